@@ -1,0 +1,247 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/socketplayground/playground/internal/session"
+)
+
+// Request is one decoded, validated request.
+type Request struct {
+	ID      string
+	Op      string
+	Sock    int
+	Host    string
+	Port    int
+	Family  string
+	Timeout time.Duration
+	How     string
+	Now     bool
+	Data    []byte // owned by the Request
+}
+
+// RequestError is why a message is not a valid request, with whatever of
+// the request could be read, so the error event can name it.
+type RequestError struct {
+	ID   string
+	Op   string
+	Sock int
+	Err  *session.Error
+}
+
+func (e *RequestError) Error() string { return e.Err.Error() }
+
+// MaxHeader is the largest JSON header a binary message may have.
+const MaxHeader = 64 << 10
+
+// wire is a request as JSON spells it. Pointers tell "absent" from zero.
+type wire struct {
+	ID      json.RawMessage `json:"id"`
+	Op      *string         `json:"op"`
+	Sock    *int64          `json:"sock"`
+	Host    *string         `json:"host"`
+	Port    *int64          `json:"port"`
+	Family  *string         `json:"family"`
+	Timeout *int64          `json:"timeout_ms"`
+	How     *string         `json:"how"`
+	Now     *bool           `json:"now"`
+	Data    *Payload        `json:"data"`
+}
+
+// fields lists, per operation, the fields it needs and the ones it may have.
+var ops = map[string]struct{ need, may []string }{
+	"connect":  {need: []string{"host", "port"}, may: []string{"family", "timeout_ms"}},
+	"listen":   {need: []string{"host", "port"}, may: []string{"family"}},
+	"bind":     {need: []string{"host", "port"}, may: []string{"family"}},
+	"send":     {need: []string{"sock", "data"}},
+	"sendto":   {need: []string{"sock", "host", "port", "data"}, may: []string{"family"}},
+	"shutdown": {need: []string{"sock", "how"}},
+	"close":    {need: []string{"sock"}, may: []string{"now"}},
+}
+
+// MaxTimeout is the longest connect timeout a request may ask for.
+const MaxTimeout = 2 * time.Minute
+
+// Decode decodes one WebSocket message. A text message is a JSON request. A
+// binary message is a 4-byte big-endian header length, that many bytes of
+// JSON request without "data", then the payload bytes.
+func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
+	var payload []byte
+	hasPayload := false
+	if binaryMsg {
+		if len(msg) < 4 {
+			return nil, reqErr(session.CodeBadRequest, "binary message is %d bytes; it must start with a 4-byte header length", len(msg))
+		}
+		n := binary.BigEndian.Uint32(msg)
+		if n > MaxHeader || uint64(n) > uint64(len(msg)-4) {
+			return nil, reqErr(session.CodeBadRequest, "binary message header length %d does not fit the message (%d bytes after the length)", n, len(msg)-4)
+		}
+		payload = bytes.Clone(msg[4+n:])
+		if payload == nil {
+			payload = []byte{}
+		}
+		msg = msg[4 : 4+n]
+		hasPayload = true
+	}
+	var w wire
+	dec := json.NewDecoder(bytes.NewReader(msg))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return nil, jsonErr(err)
+	}
+	if dec.More() {
+		return nil, reqErr(session.CodeBadRequest, "a message must hold exactly one JSON object")
+	}
+	r := &Request{}
+	re := &RequestError{}
+	fail := func(code session.Code, format string, args ...any) (*Request, *RequestError) {
+		re.ID, re.Op, re.Sock = r.ID, r.Op, r.Sock
+		re.Err = session.Errorf(code, format, args...)
+		return nil, re
+	}
+	if len(w.ID) > 0 {
+		id, ok := decodeID(w.ID)
+		if !ok {
+			return fail(session.CodeBadField, `"id" must be a string or a number of at most 64 characters`)
+		}
+		r.ID = id
+	}
+	if w.Sock != nil {
+		r.Sock = int(*w.Sock)
+	}
+	if w.Op == nil {
+		return fail(session.CodeMissingField, `missing field "op"`)
+	}
+	r.Op = *w.Op
+	spec, ok := ops[r.Op]
+	if !ok {
+		return fail(session.CodeUnknownOp, "unknown operation %q (known: %s)", r.Op, knownOps)
+	}
+	present := map[string]bool{
+		"sock": w.Sock != nil, "host": w.Host != nil, "port": w.Port != nil, "family": w.Family != nil,
+		"timeout_ms": w.Timeout != nil, "how": w.How != nil, "now": w.Now != nil, "data": w.Data != nil || hasPayload,
+	}
+	for _, f := range spec.need {
+		if !present[f] {
+			return fail(session.CodeMissingField, "%s needs field %q", r.Op, f)
+		}
+	}
+	for f, ok := range present {
+		if ok && !contains(spec.need, f) && !contains(spec.may, f) {
+			return fail(session.CodeBadField, "%s does not take field %q", r.Op, f)
+		}
+	}
+	if hasPayload && w.Data != nil {
+		return fail(session.CodeBadField, `a binary message carries its payload after the header, so the header must not have "data"`)
+	}
+	if w.Sock != nil && *w.Sock <= 0 {
+		return fail(session.CodeBadField, `"sock" must be a socket id (a positive number), not %d`, *w.Sock)
+	}
+	if w.Host != nil {
+		r.Host = *w.Host
+		if r.Host == "" || len(r.Host) > 253 || strings.ContainsAny(r.Host, " \t\r\n/") {
+			return fail(session.CodeBadField, `"host" must be an IP address or a host name (1–253 characters, no spaces), not %q`, r.Host)
+		}
+	}
+	if w.Port != nil {
+		p, min := *w.Port, int64(0)
+		if r.Op == "connect" || r.Op == "sendto" {
+			min = 1
+		}
+		if p < min || p > 65535 {
+			return fail(session.CodePortRange, "port %d is out of range: %s needs %d–65535", p, r.Op, min)
+		}
+		r.Port = int(p)
+	}
+	if w.Family != nil {
+		r.Family = *w.Family
+		if r.Family != "ip4" && r.Family != "ip6" {
+			return fail(session.CodeBadField, `"family" must be "ip4" or "ip6", not %q`, r.Family)
+		}
+	}
+	if w.Timeout != nil {
+		t := time.Duration(*w.Timeout) * time.Millisecond
+		if t <= 0 || t > MaxTimeout {
+			return fail(session.CodeBadField, `"timeout_ms" must be between 1 and %d, not %d`, MaxTimeout.Milliseconds(), *w.Timeout)
+		}
+		r.Timeout = t
+	}
+	if w.How != nil {
+		r.How = *w.How
+		if r.How != "read" && r.How != "write" && r.How != "both" {
+			return fail(session.CodeBadField, `"how" must be "read", "write" or "both", not %q`, r.How)
+		}
+	}
+	if w.Now != nil {
+		r.Now = *w.Now
+	}
+	switch {
+	case hasPayload:
+		r.Data = payload
+	case w.Data != nil:
+		b, err := w.Data.Bytes()
+		if err != nil {
+			re.ID, re.Op, re.Sock, re.Err = r.ID, r.Op, r.Sock, err
+			return nil, re
+		}
+		r.Data = b
+	}
+	return r, nil
+}
+
+const knownOps = "connect, listen, bind, send, sendto, shutdown, close"
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeID(raw json.RawMessage) (string, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, len(s) <= 64
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String(), len(n) <= 64
+	}
+	return "", false
+}
+
+func reqErr(code session.Code, format string, args ...any) *RequestError {
+	return &RequestError{Err: session.Errorf(code, format, args...)}
+}
+
+// jsonErr explains a JSON decoding error in terms of the request.
+func jsonErr(err error) *RequestError {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		want := map[string]string{"id": "a string or a number", "op": "a string", "sock": "a whole number",
+			"host": "a string", "port": "a whole number", "family": "a string", "timeout_ms": "a whole number",
+			"how": "a string", "now": "true or false", "data": "an object",
+			"data.text": "a string", "data.hex": "a string", "data.escaped": "a string", "data.base64": "a string"}[typeErr.Field]
+		if want == "" {
+			return reqErr(session.CodeBadRequest, "a request must be a JSON object")
+		}
+		return reqErr(session.CodeBadField, "field %q must be %s, not a JSON %s", typeErr.Field, want, typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return reqErr(session.CodeBadRequest, "not valid JSON (at byte %d): %v", syntaxErr.Offset, err)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return reqErr(session.CodeBadField, "unknown field %q", f)
+	}
+	return reqErr(session.CodeBadRequest, "not a valid request: %v", fmt.Sprint(err))
+}

@@ -1,0 +1,45 @@
+package server
+
+import (
+	"log/slog"
+	"net"
+
+	"github.com/socketplayground/playground/internal/session"
+)
+
+// Config is everything the playground runs with. cmd/playground fills it
+// from flags and the environment; tests fill it directly.
+type Config struct {
+	// Addr is the TCP address to serve HTTP on. Empty means DefaultAddr,
+	// which only this machine can reach. An address such as 0.0.0.0:8080
+	// lets anyone who can reach the host open sockets on it: only do that
+	// inside a container or behind hosted mode's policy.
+	Addr string
+	// Mode is "local" (the default: a person's own machine). Hosted mode is
+	// a later issue and is refused until it exists.
+	Mode string
+	// EchoPort is the port of the built-in TCP and UDP echo services on
+	// loopback. Zero means DefaultEchoPort; -1 picks free ports (tests).
+	EchoPort int
+	// NoEcho turns the built-in echo services off.
+	NoEcho bool
+	// Limits bound each session; zero fields take session.DefaultLimits.
+	Limits session.Limits
+	// MaxMessage is the largest WebSocket message accepted, in bytes. Zero
+	// means bridge.DefaultMaxMessage (3 MiB).
+	MaxMessage int
+	// Resolver resolves host names for sessions. Nil means the system's.
+	Resolver session.Resolver
+	// Logger receives the server's log. Nil discards it.
+	Logger *slog.Logger
+	// Version is shown on the page. Empty means "dev".
+	Version string
+}
+
+// Defaults for a zero Config.
+const (
+	DefaultAddr     = "127.0.0.1:8080"
+	DefaultEchoPort = 7007
+)
+
+var _ session.Resolver = (*net.Resolver)(nil)

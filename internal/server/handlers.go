@@ -1,0 +1,70 @@
+package server
+
+import (
+	"io/fs"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/socketplayground/playground/internal/bridge"
+	"github.com/socketplayground/playground/static"
+	"github.com/socketplayground/playground/web"
+)
+
+// securityHeaders sets headers every response carries. The CSP allows only
+// the playground's own scripts, styles and WebSocket: no inline code.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	d := web.PageData{
+		Version:     s.cfg.Version,
+		Mode:        s.cfg.Mode,
+		AssetPrefix: "/static/" + static.Version,
+		Config:      web.PageConfig{WebSocketPath: wsPath, Subprotocol: bridge.Subprotocol, Protocol: bridge.Protocol},
+	}
+	for _, svc := range s.services {
+		d.Services = append(d.Services, web.Service(svc))
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	if err := web.Index(d).Render(r.Context(), w); err != nil {
+		s.log.Warn("render index", "err", err)
+	}
+}
+
+// handleStatic serves embedded assets. Their URLs carry static.Version, so
+// a current URL may be cached for good; an old one is sent as "not found"
+// rather than as today's file under yesterday's name.
+func (s *server) handleStatic(w http.ResponseWriter, r *http.Request) {
+	if chi.URLParam(r, "version") != static.Version {
+		http.NotFound(w, r)
+		return
+	}
+	name := chi.URLParam(r, "*")
+	if strings.HasSuffix(name, ".go") {
+		http.NotFound(w, r)
+		return
+	}
+	if _, err := fs.Stat(static.FS, name); err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	http.ServeFileFS(w, r, static.FS, name)
+}

@@ -1,0 +1,97 @@
+package session
+
+import "time"
+
+// Type names what an Event records. The values are part of the protocol
+// (docs/protocol.md) and must not change.
+type Type string
+
+const (
+	// TypeCall records an operation as it was asked for, before it runs.
+	TypeCall Type = "call"
+	// TypeResult records that an operation succeeded.
+	TypeResult Type = "result"
+	// TypeError records that an operation or a request failed.
+	TypeError Type = "error"
+	// TypeState records a socket's change of state.
+	TypeState Type = "state"
+	// TypeSent records bytes handed to the kernel by send or sendto; it is
+	// the result of that call and carries the exact bytes.
+	TypeSent Type = "sent"
+	// TypeData records bytes received; it carries the exact bytes and, for
+	// UDP, the sender's address in Peer.
+	TypeData Type = "data"
+)
+
+// Socket kinds, as reported in Event.Kind.
+const (
+	KindTCP         = "tcp"          // a connected TCP stream
+	KindTCPListener = "tcp-listener" // a listening TCP socket
+	KindUDP         = "udp"          // a UDP socket
+)
+
+// Socket states, as reported in Event.State.
+const (
+	StateConnecting  = "connecting"
+	StateEstablished = "established"
+	StateListening   = "listening"
+	StateBound       = "bound"
+	StateHalfClosed  = "half-closed"
+	StateClosed      = "closed" // closed by the person (or the session ending)
+	StateFailed      = "failed" // ended by an error: refused, reset, ...
+)
+
+// Event is one entry of a session's log. Fields that do not apply are left
+// at their zero value and omitted from JSON; docs/protocol.md says which
+// fields each Type carries. An Event is immutable once appended.
+type Event struct {
+	Seq  uint64 `json:"seq"`
+	T    int64  `json:"t"` // microseconds since the Unix epoch
+	Type Type   `json:"type"`
+	Sock int    `json:"sock,omitempty"`
+	ID   string `json:"id,omitempty"` // the request id this event answers
+	Op   string `json:"op,omitempty"`
+	Auto bool   `json:"auto,omitempty"` // done by live mode, not asked for
+
+	Kind   string `json:"kind,omitempty"`
+	Parent int    `json:"parent,omitempty"` // the listener of an accepted socket
+	Child  int    `json:"child,omitempty"`  // the socket an accept created
+	State  string `json:"state,omitempty"`
+	Half   string `json:"half,omitempty"` // "read" or "write": the side that is shut
+	Reason string `json:"reason,omitempty"`
+
+	Host    string   `json:"host,omitempty"`
+	Port    int      `json:"port,omitempty"`
+	Family  string   `json:"family,omitempty"`
+	Timeout int      `json:"timeout_ms,omitempty"`
+	How     string   `json:"how,omitempty"`
+	Addrs   []string `json:"addrs,omitempty"` // what Host resolved to
+	Addr    string   `json:"addr,omitempty"`  // the resolved address used
+	Local   string   `json:"local,omitempty"`
+	Remote  string   `json:"remote,omitempty"`
+	Peer    string   `json:"peer,omitempty"` // UDP: a datagram's sender or destination
+	Len     int      `json:"len,omitempty"`
+
+	Code    Code   `json:"code,omitempty"`
+	Errno   string `json:"errno,omitempty"`
+	Message string `json:"message,omitempty"`
+
+	// Data is the exact bytes of a sent or data event. Encoders carry it
+	// outside the JSON header (see internal/bridge).
+	Data []byte `json:"-"`
+
+	// Origin identifies the connection whose request caused the event (0 for
+	// none), so that connection need not be sent back bytes it sent itself.
+	Origin uint64 `json:"-"`
+
+	cum int64 // payload bytes in the log up to and including this event
+}
+
+// Time returns the event's timestamp.
+func (e *Event) Time() time.Time { return time.UnixMicro(e.T) }
+
+// size is what an event costs the log's budget: its payload plus a fixed
+// overhead, so a flood of small events is bounded too.
+func (e *Event) size() int64 { return int64(len(e.Data)) + eventOverhead }
+
+const eventOverhead = 128

@@ -1,0 +1,101 @@
+package session
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/socketplayground/playground/internal/policy"
+)
+
+// Limits bound what one session may hold. A zero field takes its default
+// (DefaultLimits); no zero field means "unlimited".
+type Limits struct {
+	// MaxSockets is the most sockets a session may have open at once,
+	// listeners and accepted connections included. Default 64.
+	MaxSockets int
+	// MaxSend is the largest payload of one send or sendto, in bytes.
+	// Default 1 MiB.
+	MaxSend int
+	// SendQueue is how many bytes of sends may wait on one socket (say, for
+	// a peer that does not read); a send beyond that is refused with code
+	// "limit". Default 4 MiB.
+	SendQueue int64
+	// Window is how many bytes of events may be outstanding to the owner
+	// before the session stops reading its sockets. Default 1 MiB.
+	Window int64
+	// History is how many bytes of delivered events the log keeps for
+	// replay. Undelivered events are always kept. Default 4 MiB.
+	History int64
+	// ConnectTimeout is used when a connect names no timeout. Default 10s.
+	ConnectTimeout time.Duration
+}
+
+// DefaultLimits are the limits for a zero Limits field.
+var DefaultLimits = Limits{
+	MaxSockets:     64,
+	MaxSend:        1 << 20,
+	SendQueue:      4 << 20,
+	Window:         1 << 20,
+	History:        4 << 20,
+	ConnectTimeout: 10 * time.Second,
+}
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	d := DefaultLimits
+	if l.MaxSockets > 0 {
+		d.MaxSockets = l.MaxSockets
+	}
+	if l.MaxSend > 0 {
+		d.MaxSend = l.MaxSend
+	}
+	if l.SendQueue > 0 {
+		d.SendQueue = l.SendQueue
+	}
+	if l.Window > 0 {
+		d.Window = l.Window
+	}
+	if l.History > 0 {
+		d.History = l.History
+	}
+	if l.ConnectTimeout > 0 {
+		d.ConnectTimeout = l.ConnectTimeout
+	}
+	return d
+}
+
+// Resolver turns host names into addresses. *net.Resolver is one.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+var _ Resolver = (*net.Resolver)(nil)
+
+// Policy decides whether an action is allowed. *policy.Policy is one.
+type Policy interface {
+	Check(policy.Action) error
+}
+
+var _ Policy = (*policy.Policy)(nil)
+
+// Options configure a new Session.
+type Options struct {
+	ID     string // shown in logs and events; required
+	Limits Limits
+	// Policy is asked before every operation. Nil means policy.Local().
+	Policy Policy
+	// Resolver resolves host names. Nil means net.DefaultResolver.
+	Resolver Resolver
+	// Logger receives diagnostics, never payload bytes. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Req identifies the request an operation answers: ID is echoed in the
+// events it causes, Origin names the connection it came from.
+type Req struct {
+	ID     string
+	Origin uint64
+}

@@ -1,0 +1,238 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/socketplayground/playground/internal/policy"
+)
+
+// Session is one person's workspace: the sockets they opened and the log of
+// everything that happened to them. Its operations may be called from any
+// goroutine; each returns at once and reports its outcome as events.
+type Session struct {
+	id       string
+	limits   Limits
+	policy   Policy
+	resolver Resolver
+	logger   *slog.Logger
+	log      *Log
+
+	ctx    context.Context // cancelled by Close; parent of every socket's context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine the session started
+
+	mu      sync.Mutex // guards sockets, nextID, closed
+	sockets map[int]*Socket
+	nextID  int
+	closed  bool
+}
+
+// New starts an empty session. The caller must Close it.
+func New(opts Options) *Session {
+	s := &Session{
+		id:       opts.ID,
+		limits:   opts.Limits.WithDefaults(),
+		policy:   opts.Policy,
+		resolver: opts.Resolver,
+		logger:   opts.Logger,
+		sockets:  make(map[int]*Socket),
+		nextID:   1,
+	}
+	if s.policy == nil {
+		s.policy = policy.Local()
+	}
+	if s.resolver == nil {
+		s.resolver = net.DefaultResolver
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.logger = s.logger.With("session", s.id)
+	s.log = NewLog(s.limits.History, s.limits.Window)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// ID returns the session's id.
+func (s *Session) ID() string { return s.id }
+
+// Log returns the session's event log.
+func (s *Session) Log() *Log { return s.log }
+
+// Limits returns the limits the session runs with.
+func (s *Session) Limits() Limits { return s.limits }
+
+// Close closes every socket, waits for every goroutine the session started,
+// then closes the log. It is safe to call more than once.
+func (s *Session) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return
+	}
+	s.closed = true
+	socks := make([]*Socket, 0, len(s.sockets))
+	for _, sk := range s.sockets {
+		socks = append(socks, sk)
+	}
+	s.mu.Unlock()
+	for _, sk := range socks {
+		s.closeSocket(sk, Req{}, "session ended", true)
+	}
+	s.cancel()
+	s.wg.Wait()
+	s.log.Close()
+}
+
+// Reject records an invalid request: it never became a call.
+func (s *Session) Reject(req Req, op string, sock int, err *Error) {
+	s.log.Append(&Event{Type: TypeError, ID: req.ID, Origin: req.Origin, Op: op, Sock: sock,
+		Code: err.Code, Errno: err.Errno, Message: err.Message})
+}
+
+// go runs f in a goroutine the session waits for, unless it is closing.
+func (s *Session) goroutine(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// check asks the policy, and turns a refusal into an *Error.
+func (s *Session) check(op policy.Op, addr netip.AddrPort, n int) *Error {
+	err := s.policy.Check(policy.Action{Session: s.id, Op: op, Addr: addr, Bytes: n})
+	if err == nil {
+		return nil
+	}
+	var d *policy.Denied
+	if errors.As(err, &d) {
+		return &Error{Code: CodePolicy, Message: "refused by the server's policy: " + d.Reason, Err: err}
+	}
+	return &Error{Code: CodePolicy, Message: err.Error(), Err: err}
+}
+
+// newSocket registers a socket of kind, or reports that the session is at
+// its socket limit.
+func (s *Session) newSocket(kind string, parent int) (*Socket, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, Errorf(CodeBadState, "the session is closing")
+	}
+	open := 0
+	for _, sk := range s.sockets {
+		if !sk.isDone() {
+			open++
+		}
+	}
+	if open >= s.limits.MaxSockets {
+		return nil, Errorf(CodeLimit, "too many sockets: this session may have %d open at once; close one first", s.limits.MaxSockets)
+	}
+	sk := &Socket{id: s.nextID, kind: kind, parent: parent}
+	sk.ctx, sk.cancel = context.WithCancel(s.ctx)
+	s.nextID++
+	s.sockets[sk.id] = sk
+	return sk, nil
+}
+
+// forget drops a finished socket from the table; its id stays known as
+// "closed" because ids are never reused.
+func (s *Session) forget(sk *Socket) {
+	s.mu.Lock()
+	delete(s.sockets, sk.id)
+	s.mu.Unlock()
+}
+
+// lookup finds an open socket by id.
+func (s *Session) lookup(id int) (*Socket, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sk, ok := s.sockets[id]; ok {
+		return sk, nil
+	}
+	if id > 0 && id < s.nextID {
+		return nil, Errorf(CodeBadState, "socket %d is closed", id)
+	}
+	return nil, Errorf(CodeUnknownSocket, "no socket with id %d in this session", id)
+}
+
+// fail records that the call op on sock failed with err.
+func (s *Session) fail(req Req, op string, sock int, err *Error) {
+	s.logger.Debug("operation failed", "op", op, "sock", sock, "code", err.Code, "err", err.Err)
+	s.Reject(req, op, sock, err)
+}
+
+// resolve turns host into addresses of the wanted family ("", "ip4", "ip6").
+func (s *Session) resolve(ctx context.Context, host, family string) ([]netip.Addr, *Error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ip = ip.Unmap()
+		if (family == "ip4" && !ip.Is4()) || (family == "ip6" && !ip.Is6()) {
+			return nil, Errorf(CodeBadField, "%s is not an %s address", host, familyName(family))
+		}
+		return []netip.Addr{ip}, nil
+	}
+	network := "ip"
+	if family != "" {
+		network = family
+	}
+	addrs, err := s.resolver.LookupNetIP(ctx, network, host)
+	if err != nil {
+		return nil, Classify("resolve "+host, err)
+	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	if len(addrs) == 0 {
+		return nil, Errorf(CodeNameNotFound, "name not found: %q has no %s address", host, familyName(family))
+	}
+	return addrs, nil
+}
+
+func familyName(f string) string {
+	switch f {
+	case "ip4":
+		return "IPv4"
+	case "ip6":
+		return "IPv6"
+	}
+	return "IP"
+}
+
+func addrStrings(addrs []netip.Addr) []string {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out
+}
+
+// addrPortOf returns a net.Addr's IP and port in canonical form.
+func addrPortOf(a net.Addr) netip.AddrPort {
+	var ap netip.AddrPort
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		ap = a.AddrPort()
+	case *net.UDPAddr:
+		ap = a.AddrPort()
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// quiet reports whether err is how a socket we closed ourselves ends.
+func quiet(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, io.ErrClosedPipe)
+}

@@ -1,0 +1,183 @@
+package session
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// Socket is one socket of a session: a TCP connection, a TCP listener or a
+// UDP socket. Its operations run one after another on the socket's own
+// worker, in the order they were asked for, so a send is never overtaken by a
+// later shutdown; the worker exists only while there is work.
+type Socket struct {
+	id     int
+	kind   string
+	parent int
+	ctx    context.Context // cancelled when the socket is closed
+	cancel context.CancelFunc
+
+	mu      sync.Mutex // guards everything below
+	state   string
+	rdShut  bool // read side finished: EOF from the peer, or shutdown(read)
+	wrShut  bool // write side finished: shutdown(write)
+	tcp     *net.TCPConn
+	ln      *net.TCPListener
+	udp     *net.UDPConn
+	local   netip.AddrPort
+	remote  netip.AddrPort
+	queue   []func()
+	queued  int64 // payload bytes of sends waiting in queue
+	running bool  // a worker goroutine is draining queue
+}
+
+// isDone reports whether the socket has ended (closed or failed).
+func (sk *Socket) isDone() bool {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	return sk.doneLocked()
+}
+
+func (sk *Socket) doneLocked() bool { return sk.state == StateClosed || sk.state == StateFailed }
+
+// stateEvent returns a state event describing sk now. sk.mu must be held.
+func (sk *Socket) stateEvent(state, reason string) *Event {
+	sk.state = state
+	e := &Event{Type: TypeState, Sock: sk.id, Kind: sk.kind, Parent: sk.parent, State: state, Reason: reason}
+	if sk.local.IsValid() {
+		e.Local = sk.local.String()
+	}
+	if sk.remote.IsValid() {
+		e.Remote = sk.remote.String()
+	}
+	return e
+}
+
+// conn returns whichever kernel socket sk holds, or nil.
+func (sk *Socket) conn() interface{ Close() error } {
+	switch {
+	case sk.tcp != nil:
+		return sk.tcp
+	case sk.ln != nil:
+		return sk.ln
+	case sk.udp != nil:
+		return sk.udp
+	}
+	return nil
+}
+
+// enqueue runs f on sk's worker after every operation queued before it.
+// bytes is the payload f will send, counted against Limits.SendQueue.
+func (s *Session) enqueue(sk *Socket, bytes int64, f func()) *Error {
+	sk.mu.Lock()
+	if bytes > 0 && sk.queued+bytes > s.limits.SendQueue {
+		q := sk.queued
+		sk.mu.Unlock()
+		return Errorf(CodeLimit, "send queue full: %d bytes are already waiting to be sent on socket %d (the peer is not reading fast enough); wait for \"sent\" events before sending more", q, sk.id)
+	}
+	sk.queue = append(sk.queue, f)
+	sk.queued += bytes
+	if sk.running {
+		sk.mu.Unlock()
+		return nil
+	}
+	sk.running = true
+	sk.mu.Unlock()
+	if !s.goroutine(func() { s.drain(sk) }) {
+		sk.mu.Lock()
+		sk.running, sk.queue, sk.queued = false, nil, 0
+		sk.mu.Unlock()
+		return Errorf(CodeBadState, "the session is closing")
+	}
+	return nil
+}
+
+func (s *Session) drain(sk *Socket) {
+	for {
+		sk.mu.Lock()
+		if len(sk.queue) == 0 {
+			sk.running = false
+			sk.queue = nil
+			sk.mu.Unlock()
+			return
+		}
+		f := sk.queue[0]
+		sk.queue[0] = nil
+		sk.queue = sk.queue[1:]
+		sk.mu.Unlock()
+		f()
+	}
+}
+
+// dequeued returns n bytes of queue allowance once a send has run.
+func (sk *Socket) dequeued(n int) {
+	sk.mu.Lock()
+	sk.queued -= int64(n)
+	sk.mu.Unlock()
+}
+
+// closeSocket closes sk now: its kernel socket, any call waiting on it, and
+// its reader. It logs the close as the result of req's call unless the socket
+// had already ended. It reports whether this call closed it.
+func (s *Session) closeSocket(sk *Socket, req Req, reason string, auto bool) bool {
+	sk.mu.Lock()
+	if sk.doneLocked() {
+		sk.mu.Unlock()
+		return false
+	}
+	c := sk.conn()
+	sk.cancel()
+	if c != nil {
+		c.Close()
+	}
+	s.log.Append(&Event{Type: TypeResult, Op: "close", Sock: sk.id, ID: req.ID, Origin: req.Origin, Auto: auto})
+	s.log.Append(sk.stateEvent(StateClosed, reason))
+	sk.mu.Unlock()
+	s.forget(sk)
+	return true
+}
+
+// failSocket ends sk because of err, which the caller has already logged.
+func (s *Session) failSocket(sk *Socket, reason string) {
+	sk.mu.Lock()
+	if sk.doneLocked() {
+		sk.mu.Unlock()
+		return
+	}
+	c := sk.conn()
+	sk.cancel()
+	if c != nil {
+		if sk.tcp != nil && reason != "" {
+			// The connection is already broken; do not linger on unsent data.
+			sk.tcp.SetLinger(0)
+		}
+		c.Close()
+	}
+	s.log.Append(sk.stateEvent(StateFailed, reason))
+	sk.mu.Unlock()
+	s.forget(sk)
+}
+
+// Close closes socket sock. Unless now is set, it first lets every send
+// queued before it finish, as a program's close() follows its send()s; with
+// now, queued sends are abandoned and reported as cancelled.
+func (s *Session) CloseSocket(req Req, sock int, now bool) {
+	s.log.Append(&Event{Type: TypeCall, Op: "close", Sock: sock, ID: req.ID, Origin: req.Origin})
+	sk, err := s.lookup(sock)
+	if err != nil {
+		s.fail(req, "close", sock, err)
+		return
+	}
+	if now {
+		s.closeSocket(sk, req, "closed by you", false)
+		return
+	}
+	if err := s.enqueue(sk, 0, func() {
+		if !s.closeSocket(sk, req, "closed by you", false) {
+			s.fail(req, "close", sock, Errorf(CodeBadState, "socket %d is already closed", sock))
+		}
+	}); err != nil {
+		s.fail(req, "close", sock, err)
+	}
+}

@@ -1,0 +1,426 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/socketplayground/playground/internal/policy"
+)
+
+// ConnectArgs are the arguments of Connect.
+type ConnectArgs struct {
+	Host    string
+	Port    int
+	Family  string        // "", "ip4" or "ip6"
+	Timeout time.Duration // zero means Limits.ConnectTimeout
+}
+
+// Connect opens a TCP connection to Host:Port. Host may be a name; every
+// address it resolves to is tried in turn, each checked by the policy at
+// dial time, until one answers or the timeout passes. It returns the new
+// socket's id, or 0 if none was created.
+func (s *Session) Connect(req Req, a ConnectArgs) int {
+	if a.Timeout <= 0 {
+		a.Timeout = s.limits.ConnectTimeout
+	}
+	call := &Event{Type: TypeCall, Op: "connect", ID: req.ID, Origin: req.Origin,
+		Host: a.Host, Port: a.Port, Family: a.Family, Timeout: int(a.Timeout / time.Millisecond)}
+	sk, err := s.newSocket(KindTCP, 0)
+	if err != nil {
+		s.log.Append(call)
+		s.fail(req, "connect", 0, err)
+		return 0
+	}
+	call.Sock = sk.id
+	s.log.Append(call)
+	if err := s.enqueue(sk, 0, func() { s.connect(req, sk, a) }); err != nil {
+		s.fail(req, "connect", sk.id, err)
+		s.failSocket(sk, err.Message)
+	}
+	return sk.id
+}
+
+func (s *Session) connect(req Req, sk *Socket, a ConnectArgs) {
+	ctx, cancel := context.WithTimeout(sk.ctx, a.Timeout)
+	defer cancel()
+	failed := func(err *Error) {
+		s.fail(req, "connect", sk.id, err)
+		s.failSocket(sk, err.Message)
+	}
+	addrs, rerr := s.resolve(ctx, a.Host, a.Family)
+	if rerr != nil {
+		failed(rerr)
+		return
+	}
+	var last *Error
+	for _, ip := range addrs {
+		target := netip.AddrPortFrom(ip, uint16(a.Port))
+		sk.mu.Lock()
+		if sk.doneLocked() {
+			sk.mu.Unlock()
+			return
+		}
+		sk.remote = target
+		e := sk.stateEvent(StateConnecting, "")
+		if a.Host != ip.String() {
+			e.Addrs = addrStrings(addrs)
+		}
+		e.Addr = target.String()
+		s.log.Append(e)
+		sk.mu.Unlock()
+
+		d := net.Dialer{ControlContext: func(_ context.Context, _, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil {
+				return err
+			}
+			if perr := s.check(policy.OpConnect, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), 0); perr != nil {
+				return perr
+			}
+			return nil
+		}}
+		c, err := d.DialContext(ctx, tcpNetwork(ip), target.String())
+		if err != nil {
+			last = Classify("connect "+target.String(), err)
+			if ctx.Err() != nil || last.Code == CodePolicy {
+				break
+			}
+			continue
+		}
+		tc := c.(*net.TCPConn)
+		sk.mu.Lock()
+		if sk.doneLocked() { // closed while dialing
+			sk.mu.Unlock()
+			tc.Close()
+			s.fail(req, "connect", sk.id, Errorf(CodeCancelled, "connect cancelled: the socket was closed"))
+			return
+		}
+		sk.tcp = tc
+		sk.local, sk.remote = addrPortOf(tc.LocalAddr()), addrPortOf(tc.RemoteAddr())
+		s.log.Append(&Event{Type: TypeResult, Op: "connect", Sock: sk.id, ID: req.ID, Origin: req.Origin,
+			Addr: target.String(), Local: sk.local.String(), Remote: sk.remote.String()})
+		s.log.Append(sk.stateEvent(StateEstablished, ""))
+		sk.mu.Unlock()
+		s.goroutine(func() { s.readStream(sk) })
+		return
+	}
+	if sk.isDone() {
+		// Closed by the person while connecting: that close is the story.
+		s.fail(req, "connect", sk.id, Errorf(CodeCancelled, "connect cancelled: the socket was closed"))
+		return
+	}
+	failed(last)
+}
+
+func tcpNetwork(ip netip.Addr) string {
+	if ip.Is4() {
+		return "tcp4"
+	}
+	return "tcp6"
+}
+
+// ListenArgs are the arguments of Listen and Bind.
+type ListenArgs struct {
+	Host   string // empty means all addresses of the family (or IPv4 and IPv6)
+	Port   int    // 0 means an ephemeral port
+	Family string // "", "ip4" or "ip6"
+}
+
+// Listen opens a TCP listener on Host:Port. In live mode it accepts every
+// connection by itself; each becomes a socket of its own. It returns the
+// listener's socket id, or 0 if none was created.
+func (s *Session) Listen(req Req, a ListenArgs) int {
+	return s.open(req, "listen", KindTCPListener, a, func(sk *Socket, addr netip.AddrPort) *Error {
+		lc := net.ListenConfig{}
+		ln, err := lc.Listen(sk.ctx, tcpNetwork(addr.Addr()), addr.String())
+		if err != nil {
+			return Classify("listen on "+addr.String(), err)
+		}
+		sk.ln = ln.(*net.TCPListener)
+		sk.local = addrPortOf(ln.Addr())
+		return nil
+	}, StateListening, func(sk *Socket) { s.acceptLoop(sk) })
+}
+
+// open is the shared shape of Listen and Bind: resolve, ask the policy,
+// create the kernel socket with mk, log, and start the socket's reader.
+func (s *Session) open(req Req, op, kind string, a ListenArgs, mk func(*Socket, netip.AddrPort) *Error, state string, run func(*Socket)) int {
+	call := &Event{Type: TypeCall, Op: op, ID: req.ID, Origin: req.Origin, Host: a.Host, Port: a.Port, Family: a.Family}
+	sk, err := s.newSocket(kind, 0)
+	if err != nil {
+		s.log.Append(call)
+		s.fail(req, op, 0, err)
+		return 0
+	}
+	call.Sock = sk.id
+	s.log.Append(call)
+	if err := s.enqueue(sk, 0, func() {
+		failed := func(err *Error) {
+			s.fail(req, op, sk.id, err)
+			s.failSocket(sk, err.Message)
+		}
+		var ip netip.Addr
+		switch {
+		case a.Host == "" && a.Family == "ip6":
+			ip = netip.IPv6Unspecified()
+		case a.Host == "":
+			ip = netip.IPv4Unspecified()
+		default:
+			addrs, err := s.resolve(sk.ctx, a.Host, a.Family)
+			if err != nil {
+				failed(err)
+				return
+			}
+			ip = addrs[0]
+		}
+		addr := netip.AddrPortFrom(ip, uint16(a.Port))
+		if err := s.check(policy.Op(op), addr, 0); err != nil {
+			failed(err)
+			return
+		}
+		sk.mu.Lock()
+		if sk.doneLocked() {
+			sk.mu.Unlock()
+			return
+		}
+		if err := mk(sk, addr); err != nil {
+			sk.mu.Unlock()
+			failed(err)
+			return
+		}
+		s.log.Append(&Event{Type: TypeResult, Op: op, Sock: sk.id, ID: req.ID, Origin: req.Origin,
+			Addr: addr.String(), Local: sk.local.String()})
+		s.log.Append(sk.stateEvent(state, ""))
+		sk.mu.Unlock()
+		s.goroutine(func() { run(sk) })
+	}); err != nil {
+		s.fail(req, op, sk.id, err)
+		s.failSocket(sk, err.Message)
+	}
+	return sk.id
+}
+
+// acceptLoop is live mode's accept(): every connection becomes a socket.
+func (s *Session) acceptLoop(ln *Socket) {
+	for {
+		if s.log.WaitRoom(ln.ctx) != nil {
+			return
+		}
+		c, err := ln.ln.AcceptTCP()
+		if err != nil {
+			if ln.isDone() || quiet(err) {
+				return
+			}
+			e := Classify("accept on "+ln.local.String(), err)
+			s.log.Append(&Event{Type: TypeError, Op: "accept", Sock: ln.id, Auto: true, Code: e.Code, Errno: e.Errno, Message: e.Message})
+			// Out of descriptors and the like: back off rather than spin.
+			select {
+			case <-ln.ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		remote := addrPortOf(c.RemoteAddr())
+		refuse := func(e *Error) {
+			c.SetLinger(0)
+			c.Close()
+			s.log.Append(&Event{Type: TypeError, Op: "accept", Sock: ln.id, Auto: true, Remote: remote.String(),
+				Code: e.Code, Errno: e.Errno, Message: e.Message + " (the connection from " + remote.String() + " was reset)"})
+		}
+		if perr := s.check(policy.OpAccept, remote, 0); perr != nil {
+			refuse(perr)
+			continue
+		}
+		sk, nerr := s.newSocket(KindTCP, ln.id)
+		if nerr != nil {
+			refuse(nerr)
+			continue
+		}
+		sk.mu.Lock()
+		sk.tcp = c
+		sk.local, sk.remote = addrPortOf(c.LocalAddr()), remote
+		s.log.Append(&Event{Type: TypeResult, Op: "accept", Sock: ln.id, Auto: true, Child: sk.id,
+			Local: sk.local.String(), Remote: sk.remote.String()})
+		s.log.Append(sk.stateEvent(StateEstablished, ""))
+		sk.mu.Unlock()
+		if !s.goroutine(func() { s.readStream(sk) }) {
+			c.Close()
+			return
+		}
+	}
+}
+
+// readStream is live mode's recv(): it reads whatever arrives and logs it,
+// pausing while the owner's window is full so TCP pushes back on the peer.
+func (s *Session) readStream(sk *Socket) {
+	for {
+		if s.log.WaitRoom(sk.ctx) != nil {
+			return
+		}
+		data, err := readStream(sk.tcp)
+		if len(data) > 0 {
+			s.log.Append(&Event{Type: TypeData, Op: "recv", Sock: sk.id, Auto: true, Len: len(data), Data: data})
+		}
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			s.peerEOF(sk)
+			return
+		}
+		if sk.isDone() || quiet(err) {
+			return
+		}
+		e := Classify("recv", err)
+		s.log.Append(&Event{Type: TypeError, Op: "recv", Sock: sk.id, Auto: true, Code: e.Code, Errno: e.Errno, Message: e.Message})
+		s.failSocket(sk, e.Message)
+		return
+	}
+}
+
+// peerEOF records recv() returning 0: the peer will send nothing more.
+func (s *Session) peerEOF(sk *Socket) {
+	sk.mu.Lock()
+	if sk.doneLocked() || sk.rdShut {
+		sk.mu.Unlock()
+		return
+	}
+	sk.rdShut = true
+	e := sk.stateEvent(StateHalfClosed, "the peer finished sending (recv returned 0 bytes)")
+	e.Half = "read"
+	s.log.Append(e)
+	both := sk.wrShut
+	sk.mu.Unlock()
+	if both {
+		s.closeSocket(sk, Req{}, "both directions are finished", true)
+	}
+}
+
+// Send writes data to a connected TCP socket. The "sent" event that answers
+// it reports how many bytes the kernel took, and carries them.
+func (s *Session) Send(req Req, sock int, data []byte) {
+	s.log.Append(&Event{Type: TypeCall, Op: "send", Sock: sock, ID: req.ID, Origin: req.Origin, Len: len(data)})
+	sk, err := s.lookup(sock)
+	if err == nil && sk.kind != KindTCP {
+		err = Errorf(CodeBadState, "socket %d is a %s: send needs a connected TCP socket (use sendto on a UDP socket)", sock, sk.kind)
+	}
+	if err == nil && len(data) > s.limits.MaxSend {
+		err = Errorf(CodeTooLarge, "payload is %d bytes; the most one send may carry is %d", len(data), s.limits.MaxSend)
+	}
+	if err == nil {
+		err = s.enqueue(sk, int64(len(data)), func() {
+			defer sk.dequeued(len(data))
+			s.send(req, sk, data)
+		})
+	}
+	if err != nil {
+		s.fail(req, "send", sock, err)
+	}
+}
+
+func (s *Session) send(req Req, sk *Socket, data []byte) {
+	sk.mu.Lock()
+	c, wrShut, state, remote := sk.tcp, sk.wrShut, sk.state, sk.remote
+	sk.mu.Unlock()
+	switch {
+	case state == StateClosed || state == StateFailed:
+		s.fail(req, "send", sk.id, Errorf(CodeCancelled, "send cancelled: socket %d was closed before its turn came", sk.id))
+		return
+	case c == nil:
+		s.fail(req, "send", sk.id, Errorf(CodeBadState, "socket %d is not connected", sk.id))
+		return
+	case wrShut:
+		s.fail(req, "send", sk.id, &Error{Code: CodeBrokenPipe, Errno: "EPIPE",
+			Message: "broken pipe: you shut down writing on this socket, so nothing more can be sent"})
+		return
+	}
+	if err := s.check(policy.OpSend, remote, len(data)); err != nil {
+		s.fail(req, "send", sk.id, err)
+		return
+	}
+	n, err := c.Write(data)
+	if n > 0 {
+		s.log.Append(&Event{Type: TypeSent, Op: "send", Sock: sk.id, ID: req.ID, Origin: req.Origin, Len: n, Data: data[:n]})
+	}
+	if err != nil {
+		if sk.isDone() {
+			s.fail(req, "send", sk.id, Errorf(CodeCancelled, "send interrupted: the socket was closed after %d of %d bytes", n, len(data)))
+			return
+		}
+		e := Classify("send", err)
+		if n > 0 {
+			e.Message += " (" + strconv.Itoa(n) + " of " + strconv.Itoa(len(data)) + " bytes were sent)"
+		}
+		s.fail(req, "send", sk.id, e)
+		if e.Code == CodeReset || e.Code == CodeBrokenPipe {
+			s.failSocket(sk, e.Message)
+		}
+	}
+}
+
+// Shutdown shuts down the read side, the write side ("write": sends FIN) or
+// both of a TCP connection, after every send queued before it.
+func (s *Session) Shutdown(req Req, sock int, how string) {
+	s.log.Append(&Event{Type: TypeCall, Op: "shutdown", Sock: sock, ID: req.ID, Origin: req.Origin, How: how})
+	sk, err := s.lookup(sock)
+	if err == nil && sk.kind != KindTCP {
+		err = Errorf(CodeBadState, "socket %d is a %s: shutdown needs a connected TCP socket", sock, sk.kind)
+	}
+	if err == nil {
+		err = s.enqueue(sk, 0, func() { s.shutdown(req, sk, how) })
+	}
+	if err != nil {
+		s.fail(req, "shutdown", sock, err)
+	}
+}
+
+func (s *Session) shutdown(req Req, sk *Socket, how string) {
+	sk.mu.Lock()
+	if sk.doneLocked() || sk.tcp == nil {
+		sk.mu.Unlock()
+		s.fail(req, "shutdown", sk.id, Errorf(CodeBadState, "socket %d is not connected", sk.id))
+		return
+	}
+	var err error
+	rd, wr := how == "read" || how == "both", how == "write" || how == "both"
+	if wr && !sk.wrShut {
+		err = sk.tcp.CloseWrite()
+	}
+	if rd && !sk.rdShut && err == nil {
+		err = sk.tcp.CloseRead()
+	}
+	if err != nil {
+		sk.mu.Unlock()
+		s.fail(req, "shutdown", sk.id, Classify("shutdown", err))
+		return
+	}
+	s.log.Append(&Event{Type: TypeResult, Op: "shutdown", Sock: sk.id, ID: req.ID, Origin: req.Origin, How: how})
+	for _, side := range []struct {
+		name string
+		on   bool
+		shut *bool
+		why  string
+	}{
+		{"write", wr, &sk.wrShut, "you shut down writing: the peer gets EOF after the bytes already sent"},
+		{"read", rd, &sk.rdShut, "you shut down reading: nothing more will be received"},
+	} {
+		if side.on && !*side.shut {
+			*side.shut = true
+			e := sk.stateEvent(StateHalfClosed, side.why)
+			e.Half = side.name
+			s.log.Append(e)
+		}
+	}
+	both := sk.rdShut && sk.wrShut
+	sk.mu.Unlock()
+	if both {
+		s.closeSocket(sk, Req{}, "both directions are finished", true)
+	}
+}

@@ -1,0 +1,121 @@
+package session
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/socketplayground/playground/internal/policy"
+)
+
+// Bind opens a UDP socket bound to Host:Port (port 0: an ephemeral port).
+// In live mode it receives by itself; each datagram is a "data" event with
+// its sender in Peer. It returns the socket's id, or 0 if none was created.
+func (s *Session) Bind(req Req, a ListenArgs) int {
+	return s.open(req, "bind", KindUDP, a, func(sk *Socket, addr netip.AddrPort) *Error {
+		network := "udp4"
+		if addr.Addr().Is6() {
+			network = "udp6"
+		}
+		lc := net.ListenConfig{}
+		c, err := lc.ListenPacket(sk.ctx, network, addr.String())
+		if err != nil {
+			return Classify("bind "+addr.String(), err)
+		}
+		sk.udp = c.(*net.UDPConn)
+		sk.local = addrPortOf(c.LocalAddr())
+		return nil
+	}, StateBound, func(sk *Socket) { s.readDatagrams(sk) })
+}
+
+// SendToArgs are the arguments of SendTo.
+type SendToArgs struct {
+	Host   string
+	Port   int
+	Family string
+	Data   []byte
+}
+
+// SendTo sends one datagram from a UDP socket. Host is resolved, and the
+// policy asked, for every datagram.
+func (s *Session) SendTo(req Req, sock int, a SendToArgs) {
+	s.log.Append(&Event{Type: TypeCall, Op: "sendto", Sock: sock, ID: req.ID, Origin: req.Origin,
+		Host: a.Host, Port: a.Port, Family: a.Family, Len: len(a.Data)})
+	sk, err := s.lookup(sock)
+	if err == nil && sk.kind != KindUDP {
+		err = Errorf(CodeBadState, "socket %d is a %s: sendto needs a UDP socket (use send on a TCP connection)", sock, sk.kind)
+	}
+	if err == nil && len(a.Data) > s.limits.MaxSend {
+		err = Errorf(CodeTooLarge, "payload is %d bytes; the most one sendto may carry is %d", len(a.Data), s.limits.MaxSend)
+	}
+	if err == nil {
+		err = s.enqueue(sk, int64(len(a.Data)), func() {
+			defer sk.dequeued(len(a.Data))
+			s.sendTo(req, sk, a)
+		})
+	}
+	if err != nil {
+		s.fail(req, "sendto", sock, err)
+	}
+}
+
+func (s *Session) sendTo(req Req, sk *Socket, a SendToArgs) {
+	sk.mu.Lock()
+	c, local, done := sk.udp, sk.local, sk.doneLocked()
+	sk.mu.Unlock()
+	if done || c == nil {
+		s.fail(req, "sendto", sk.id, Errorf(CodeCancelled, "sendto cancelled: socket %d was closed before its turn came", sk.id))
+		return
+	}
+	family := "ip4"
+	if local.Addr().Is6() {
+		family = "ip6"
+	}
+	if a.Family != "" && a.Family != family {
+		s.fail(req, "sendto", sk.id, Errorf(CodeBadField, "socket %d is an %s socket; it cannot send to %s addresses", sk.id, familyName(family), familyName(a.Family)))
+		return
+	}
+	addrs, rerr := s.resolve(sk.ctx, a.Host, family)
+	if rerr != nil {
+		if rerr.Code == CodeBadField {
+			rerr.Message += "; this socket is bound to " + local.String()
+		}
+		s.fail(req, "sendto", sk.id, rerr)
+		return
+	}
+	to := netip.AddrPortFrom(addrs[0], uint16(a.Port))
+	if err := s.check(policy.OpSendTo, to, len(a.Data)); err != nil {
+		s.fail(req, "sendto", sk.id, err)
+		return
+	}
+	n, err := c.WriteToUDPAddrPort(a.Data, to)
+	if err != nil {
+		s.fail(req, "sendto", sk.id, Classify("sendto "+to.String(), err))
+		return
+	}
+	s.log.Append(&Event{Type: TypeSent, Op: "sendto", Sock: sk.id, ID: req.ID, Origin: req.Origin,
+		Peer: to.String(), Len: n, Data: a.Data[:n]})
+}
+
+// readDatagrams is live mode's recvfrom(): every datagram becomes an event.
+// While the owner's window is full it stops reading; the kernel then drops
+// datagrams once its buffer is full, which is what UDP does.
+func (s *Session) readDatagrams(sk *Socket) {
+	for {
+		if s.log.WaitRoom(sk.ctx) != nil {
+			return
+		}
+		data, from, err := readDatagram(sk.udp)
+		if err != nil {
+			if sk.isDone() || quiet(err) {
+				return
+			}
+			// A UDP socket reports errors from earlier datagrams (such as
+			// ICMP port unreachable as ECONNREFUSED) on a later read. They
+			// do not end the socket.
+			e := Classify("recvfrom", err)
+			s.log.Append(&Event{Type: TypeError, Op: "recvfrom", Sock: sk.id, Auto: true, Code: e.Code, Errno: e.Errno, Message: e.Message})
+			continue
+		}
+		s.log.Append(&Event{Type: TypeData, Op: "recvfrom", Sock: sk.id, Auto: true, Peer: from.String(), Len: len(data), Data: data})
+	}
+}
