@@ -1,0 +1,37 @@
+# The targets the README names. Everything runs from a fresh clone with only
+# Go installed; `make test` is what CI runs (through .ci/run).
+
+GO ?= go
+FUZZTIME ?= 10s
+
+.PHONY: run test check fuzz bench generate fmt
+
+run: ## serve the playground on http://127.0.0.1:8080
+	$(GO) run ./cmd/playground
+
+test: ## every test, with the race detector, then a short fuzz of the request decoder
+	$(GO) test -race -count=1 ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/bridge
+
+check: ## formatting, vet, staticcheck, tidy go.mod, generated templ code current
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(GO) mod tidy -diff
+	$(GO) tool templ generate -check -path web
+	@cp -r web /tmp/templ-fmt-check.$$$$ && $(GO) tool templ fmt /tmp/templ-fmt-check.$$$$ >/dev/null 2>&1 && \
+	  diff -r web /tmp/templ-fmt-check.$$$$ >/dev/null; rc=$$?; rm -rf /tmp/templ-fmt-check.$$$$; \
+	  test $$rc -eq 0 || { echo "templ fmt would change web/*.templ: run make fmt"; exit 1; }
+
+fuzz: ## fuzz the request decoder for longer: make fuzz FUZZTIME=5m
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/bridge
+
+bench: ## bridged vs raw TCP throughput, latency and memory per session, on loopback
+	$(GO) run ./cmd/bench
+
+generate: ## regenerate templ's *_templ.go (committed)
+	$(GO) tool templ generate -path web
+
+fmt: ## format Go and templ sources
+	gofmt -w $$(git ls-files '*.go')
+	$(GO) tool templ fmt web
