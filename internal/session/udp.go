@@ -109,12 +109,16 @@ func (s *Session) readDatagrams(sk *Socket) {
 			if sk.isDone() || quiet(err) {
 				return
 			}
-			// A UDP socket reports errors from earlier datagrams (such as
-			// ICMP port unreachable as ECONNREFUSED) on a later read. They
-			// do not end the socket.
+			// A UDP socket reports an ICMP error for an earlier datagram
+			// (port unreachable as ECONNREFUSED) on a later read: that does
+			// not end the socket. Anything else does, rather than spin.
 			e := Classify("recvfrom", err)
 			s.log.Append(&Event{Type: TypeError, Op: "recvfrom", Sock: sk.id, Auto: true, Code: e.Code, Errno: e.Errno, Message: e.Message})
-			continue
+			if e.Code == CodeRefused || e.Code == CodeUnreachable {
+				continue
+			}
+			s.failSocket(sk, e.Message)
+			return
 		}
 		s.log.Append(&Event{Type: TypeData, Op: "recvfrom", Sock: sk.id, Auto: true, Peer: from.String(), Len: len(data), Data: data})
 	}
