@@ -4,14 +4,18 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run test check fuzz bench generate fmt
+.PHONY: run test deps check fuzz bench generate fmt
 
 run: ## serve the playground on http://127.0.0.1:8080
 	$(GO) run ./cmd/playground
 
-test: ## every test, with the race detector, then a short fuzz of the request decoder
+test: deps ## every test, with the race detector, then a short fuzz of the request decoder
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/bridge
+
+deps: ## what the tests need beyond Go: Debian's Chromium for the browser tests
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update && apt-get install -y --no-install-recommends chromium; }
 
 check: ## formatting, vet, staticcheck, tidy go.mod, generated templ code current
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }

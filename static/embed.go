@@ -9,7 +9,7 @@ import (
 	"io/fs"
 )
 
-//go:embed css js
+//go:embed css js img
 var FS embed.FS
 
 // Version is a hash of every embedded file. Asset URLs carry it, so a
