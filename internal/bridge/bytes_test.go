@@ -52,6 +52,21 @@ func peer(t *testing.T) (addr string, accepted <-chan *net.TCPConn) {
 	return ln.Addr().String(), ch
 }
 
+// connectPeer connects a session socket to a fresh peer in the test and
+// returns the socket's id and the peer's end, closed when the test ends.
+func connectPeer(t *testing.T, c *Client, extra string) (int, *net.TCPConn) {
+	t.Helper()
+	addr, accepted := peer(t)
+	c.Send(`{"id":"connect-peer","op":"connect","host":"127.0.0.1","port":%s%s}`, port(t, addr), extra)
+	sock := c.OK("connect-peer").Sock
+	p := <-accepted
+	if p == nil {
+		t.Fatal("the peer accepted nothing")
+	}
+	t.Cleanup(func() { p.Close() })
+	return sock, p
+}
+
 // TestAllBytesOut sends the 256 byte values to a real peer, in several
 // chunkings and every payload spelling, and checks the peer reads exactly
 // those bytes.
@@ -74,11 +89,7 @@ func TestAllBytesOut(t *testing.T) {
 		for _, chunk := range []int{1, 7, 100, 256} {
 			t.Run(fmt.Sprintf("%s/chunk%d", name, chunk), func(t *testing.T) {
 				c := dial(t, startServer(t, bridge.Options{}))
-				addr, accepted := peer(t)
-				c.Send(`{"id":"c","op":"connect","host":"127.0.0.1","port":%s}`, port(t, addr))
-				sock := c.OK("c").Sock
-				p := <-accepted
-				defer p.Close()
+				sock, p := connectPeer(t, c, "")
 				for i := 0; i < len(all256); i += chunk {
 					id := fmt.Sprint("s", i)
 					part := all256[i:min(i+chunk, len(all256))]
@@ -106,11 +117,7 @@ func TestAllBytesIn(t *testing.T) {
 	for _, chunk := range []int{1, 3, 64, 256} {
 		t.Run(fmt.Sprint("chunk", chunk), func(t *testing.T) {
 			c := dial(t, startServer(t, bridge.Options{}))
-			addr, accepted := peer(t)
-			c.Send(`{"id":"c","op":"connect","host":"127.0.0.1","port":%s}`, port(t, addr))
-			sock := c.OK("c").Sock
-			p := <-accepted
-			defer p.Close()
+			sock, p := connectPeer(t, c, "")
 			p.SetNoDelay(true)
 			go func() {
 				for i := 0; i < len(all256); i += chunk {

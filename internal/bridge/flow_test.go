@@ -22,11 +22,7 @@ func pattern(off, n int) []byte {
 // Once the client reads again, every byte arrives, in order.
 func TestFlowControl(t *testing.T) {
 	c := dial(t, startServer(t, bridge.Options{}))
-	addr, accepted := peer(t)
-	c.Send(`{"id":"c","op":"connect","host":"127.0.0.1","port":%s}`, port(t, addr))
-	sock := c.OK("c").Sock
-	p := <-accepted
-	defer p.Close()
+	sock, p := connectPeer(t, c, "")
 
 	// The client now stops reading. Write until the kernel stops taking
 	// bytes: a write that cannot finish within its deadline has blocked.
