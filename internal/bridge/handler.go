@@ -183,7 +183,12 @@ func isNormal(err error) bool {
 		errors.Is(err, context.Canceled) || errors.Is(err, session.ErrLogClosed)
 }
 
+// msgBufs holds the buffers requests are read into. They are shared by all
+// connections, so an idle session holds none; a buffer that grew past
+// maxPooledBuf (a rare huge message) is left to the garbage collector.
 var msgBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuf = 1 << 20
 
 // readLoop is the connection's only reader: one message, one request.
 func (c *conn) readLoop(ctx context.Context) error {
@@ -210,7 +215,7 @@ func (c *conn) readLoop(ctx context.Context) error {
 		} else if err == nil {
 			c.handle(typ == websocket.MessageBinary, buf.Bytes())
 		}
-		if buf.Cap() <= 64<<10 {
+		if buf.Cap() <= maxPooledBuf {
 			msgBufs.Put(buf)
 		}
 		if err != nil {

@@ -79,8 +79,9 @@ func startServer(t testing.TB, opts bridge.Options) string {
 type Client struct {
 	t     testing.TB
 	ws    *websocket.Conn
-	Hello Ev
-	Seen  []Ev // every event read so far, in order
+	Hello   Ev
+	Seen    []Ev // every event read so far, in order
+	pending []Ev // events read but not yet matched by Wait, in order
 }
 
 func dial(t testing.TB, url string) *Client {
@@ -160,19 +161,30 @@ func (c *Client) read(timeout time.Duration) Ev {
 	return e
 }
 
-// Wait reads events until one matches, and returns it. It fails the test
-// after 10 seconds.
+// Wait returns the first event not yet returned that matches, reading more
+// as needed. Events that do not match stay pending for later Waits: events
+// of different sockets interleave in any order (a peer's "data" may be
+// logged before the sender's "sent"), as they do for a real client. It
+// fails the test after 10 seconds.
 func (c *Client) Wait(what string, match func(Ev) bool) Ev {
 	c.t.Helper()
+	for i, e := range c.pending {
+		if match(e) {
+			c.pending = append(c.pending[:i], c.pending[i+1:]...)
+			return e
+		}
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
 			c.t.Fatalf("no event %s within 10s; events:\n%s", what, c.dump())
 		}
-		if e := c.read(left); match(e) {
+		e := c.read(left)
+		if match(e) {
 			return e
 		}
+		c.pending = append(c.pending, e)
 	}
 }
 

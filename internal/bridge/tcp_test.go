@@ -32,7 +32,9 @@ func TestListenConnectExchange(t *testing.T) {
 
 	c.Send(`{"id":"w","op":"shutdown","sock":%d,"how":"write"}`, conn.Sock)
 	c.OK("w")
-	eof := c.Wait("EOF on the server side", func(e Ev) bool { return e.Type == "state" && e.Sock == server })
+	eof := c.Wait("EOF on the server side", func(e Ev) bool {
+		return e.Type == "state" && e.Sock == server && e.State != "established"
+	})
 	if eof.State != "half-closed" || eof.Half != "read" {
 		t.Fatalf("server side after the client's FIN: %v", eof)
 	}

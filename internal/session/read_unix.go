@@ -11,9 +11,10 @@ import (
 	"syscall"
 )
 
-// readBufSize is the most one read takes from the kernel. It also bounds a
-// UDP datagram, whose payload is at most 65,507 bytes over IPv4.
-const readBufSize = 64 << 10
+// readBufSize is the most one read takes from the kernel: large, so a bulk
+// transfer costs few events and system calls. It is more than any UDP
+// datagram (at most 65,507 bytes of payload over IPv4), so none is truncated.
+const readBufSize = 256 << 10
 
 var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
 
