@@ -77,8 +77,8 @@ func startServer(t testing.TB, opts bridge.Options) string {
 // Client is a protocol client that reads only when a test asks it to, so a
 // test can stop reading to exercise flow control.
 type Client struct {
-	t     testing.TB
-	ws    *websocket.Conn
+	t       testing.TB
+	ws      *websocket.Conn
 	Hello   Ev
 	Seen    []Ev // every event read so far, in order
 	pending []Ev // events read but not yet matched by Wait, in order
