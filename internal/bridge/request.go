@@ -94,10 +94,10 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 	dec := json.NewDecoder(bytes.NewReader(msg))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
-		return nil, jsonErr(err)
+		return nil, w.named(jsonErr(err))
 	}
 	if dec.More() {
-		return nil, reqErr(session.CodeBadRequest, "a message must hold exactly one JSON object")
+		return nil, w.named(reqErr(session.CodeBadRequest, "a message must hold exactly one JSON object"))
 	}
 	r := &Request{}
 	re := &RequestError{}
@@ -217,6 +217,22 @@ func decodeID(raw json.RawMessage) (string, bool) {
 		return n.String(), len(n) <= 64
 	}
 	return "", false
+}
+
+// named fills in what of the request w could be read, so the error event
+// names it. encoding/json goes on decoding after a wrongly typed or unknown
+// field, so id, op and sock are usually known even then.
+func (w *wire) named(re *RequestError) *RequestError {
+	if id, ok := decodeID(w.ID); ok && len(w.ID) > 0 {
+		re.ID = id
+	}
+	if w.Op != nil {
+		re.Op = *w.Op
+	}
+	if w.Sock != nil && *w.Sock > 0 {
+		re.Sock = int(*w.Sock)
+	}
+	return re
 }
 
 func reqErr(code session.Code, format string, args ...any) *RequestError {

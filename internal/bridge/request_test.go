@@ -87,9 +87,16 @@ func TestDecode(t *testing.T) {
 }
 
 func TestDecodeErrorNamesTheRequest(t *testing.T) {
-	_, err := Decode(false, []byte(`{"id":"r7","op":"send","sock":3,"data":{"hex":"0"}}`))
-	if err == nil || err.ID != "r7" || err.Op != "send" || err.Sock != 3 {
-		t.Fatalf("error %+v does not name request r7, op send, sock 3", err)
+	for _, msg := range []string{
+		`{"id":"r7","op":"send","sock":3,"data":{"hex":"0"}}`,
+		`{"id":"r7","op":"send","sock":3,"data":{"text":5}}`,
+		`{"data":{"text":"x"},"sock":3,"colour":"red","op":"send","id":"r7"}`,
+		`{"id":"r7","op":"send","sock":3,"data":{"text":"x"}} {}`,
+	} {
+		_, err := Decode(false, []byte(msg))
+		if err == nil || err.ID != "r7" || err.Op != "send" || err.Sock != 3 {
+			t.Errorf("%s: error %+v does not name request r7, op send, sock 3", msg, err)
+		}
 	}
 }
 
