@@ -95,6 +95,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.opts.Logger.Info("websocket upgrade refused", "err", err, "remote", r.RemoteAddr)
 		return // Accept has written the HTTP error.
 	}
+	if c.Subprotocol() != Subprotocol {
+		c.Close(websocket.StatusPolicyViolation, "offer the WebSocket subprotocol "+Subprotocol)
+		return
+	}
 	// The bridge enforces its own message limit so an oversized message is
 	// an error event, not a closed connection.
 	c.SetReadLimit(-1)

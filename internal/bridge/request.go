@@ -66,6 +66,9 @@ var ops = map[string]struct{ need, may []string }{
 	"close":    {need: []string{"sock"}, may: []string{"now"}},
 }
 
+// fieldOrder is the order fields are checked in, so errors are repeatable.
+var fieldOrder = []string{"sock", "host", "port", "family", "timeout_ms", "how", "now", "data"}
+
 // MaxTimeout is the longest connect timeout a request may ask for.
 const MaxTimeout = 2 * time.Minute
 
@@ -109,11 +112,11 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 	if len(w.ID) > 0 {
 		id, ok := decodeID(w.ID)
 		if !ok {
-			return fail(session.CodeBadField, `"id" must be a string or a number of at most 64 characters`)
+			return fail(session.CodeBadField, `"id" must be a string or a number of at most 64 bytes`)
 		}
 		r.ID = id
 	}
-	if w.Sock != nil {
+	if w.Sock != nil && *w.Sock > 0 {
 		r.Sock = int(*w.Sock)
 	}
 	if w.Op == nil {
@@ -133,8 +136,8 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 			return fail(session.CodeMissingField, "%s needs field %q", r.Op, f)
 		}
 	}
-	for f, ok := range present {
-		if ok && !contains(spec.need, f) && !contains(spec.may, f) {
+	for _, f := range fieldOrder {
+		if present[f] && !contains(spec.need, f) && !contains(spec.may, f) {
 			return fail(session.CodeBadField, "%s does not take field %q", r.Op, f)
 		}
 	}

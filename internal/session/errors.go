@@ -70,6 +70,12 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// errClosedWhileWaiting answers a call whose socket was closed before the
+// call's turn came or while it waited.
+func errClosedWhileWaiting(op string) *Error {
+	return Errorf(CodeCancelled, "%s cancelled: the socket was closed while it waited", op)
+}
+
 // errnoInfo is how an errno is explained to a person.
 type errnoInfo struct {
 	code Code

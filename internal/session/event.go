@@ -65,6 +65,7 @@ type Event struct {
 	Family  string   `json:"family,omitempty"`
 	Timeout int      `json:"timeout_ms,omitempty"`
 	How     string   `json:"how,omitempty"`
+	Now     bool     `json:"now,omitempty"`   // close without waiting for queued sends
 	Addrs   []string `json:"addrs,omitempty"` // what Host resolved to
 	Addr    string   `json:"addr,omitempty"`  // the resolved address used
 	Local   string   `json:"local,omitempty"`

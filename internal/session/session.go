@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -190,6 +191,12 @@ func (s *Session) resolve(ctx context.Context, host, family string) ([]netip.Add
 		network = family
 	}
 	addrs, err := s.resolver.LookupNetIP(ctx, network, host)
+	var addrErr *net.AddrError
+	if errors.As(err, &addrErr) {
+		// The name exists, but has no address of the wanted family.
+		return nil, &Error{Code: CodeNameNotFound, Err: err,
+			Message: fmt.Sprintf("name not found: %q has no %s address", host, familyName(family))}
+	}
 	if err != nil {
 		return nil, Classify("resolve "+host, err)
 	}

@@ -163,19 +163,21 @@ func (s *Session) failSocket(sk *Socket, reason string) {
 // queued before it finish, as a program's close() follows its send()s; with
 // now, queued sends are abandoned and reported as cancelled.
 func (s *Session) CloseSocket(req Req, sock int, now bool) {
-	s.log.Append(&Event{Type: TypeCall, Op: "close", Sock: sock, ID: req.ID, Origin: req.Origin})
+	s.log.Append(&Event{Type: TypeCall, Op: "close", Sock: sock, ID: req.ID, Origin: req.Origin, Now: now})
 	sk, err := s.lookup(sock)
 	if err != nil {
 		s.fail(req, "close", sock, err)
 		return
 	}
 	if now {
-		s.closeSocket(sk, req, "closed by you", false)
+		if !s.closeSocket(sk, req, "closed by you", false) {
+			s.fail(req, "close", sock, Errorf(CodeBadState, "socket %d had already ended", sock))
+		}
 		return
 	}
 	if err := s.enqueue(sk, 0, func() {
 		if !s.closeSocket(sk, req, "closed by you", false) {
-			s.fail(req, "close", sock, Errorf(CodeBadState, "socket %d is already closed", sock))
+			s.fail(req, "close", sock, Errorf(CodeBadState, "socket %d had already ended", sock))
 		}
 	}); err != nil {
 		s.fail(req, "close", sock, err)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -64,6 +65,7 @@ func (s *Session) connect(req Req, sk *Socket, a ConnectArgs) {
 		sk.mu.Lock()
 		if sk.doneLocked() {
 			sk.mu.Unlock()
+			s.fail(req, "connect", sk.id, errClosedWhileWaiting("connect"))
 			return
 		}
 		sk.remote = target
@@ -98,7 +100,7 @@ func (s *Session) connect(req Req, sk *Socket, a ConnectArgs) {
 		if sk.doneLocked() { // closed while dialing
 			sk.mu.Unlock()
 			tc.Close()
-			s.fail(req, "connect", sk.id, Errorf(CodeCancelled, "connect cancelled: the socket was closed"))
+			s.fail(req, "connect", sk.id, errClosedWhileWaiting("connect"))
 			return
 		}
 		sk.tcp = tc
@@ -112,7 +114,7 @@ func (s *Session) connect(req Req, sk *Socket, a ConnectArgs) {
 	}
 	if sk.isDone() {
 		// Closed by the person while connecting: that close is the story.
-		s.fail(req, "connect", sk.id, Errorf(CodeCancelled, "connect cancelled: the socket was closed"))
+		s.fail(req, "connect", sk.id, errClosedWhileWaiting("connect"))
 		return
 	}
 	failed(last)
@@ -127,7 +129,7 @@ func tcpNetwork(ip netip.Addr) string {
 
 // ListenArgs are the arguments of Listen and Bind.
 type ListenArgs struct {
-	Host   string // empty means all addresses of the family (or IPv4 and IPv6)
+	Host   string // an address ("0.0.0.0" or "::" for every address) or a name
 	Port   int    // 0 means an ephemeral port
 	Family string // "", "ip4" or "ip6"
 }
@@ -165,21 +167,12 @@ func (s *Session) open(req Req, op, kind string, a ListenArgs, mk func(*Socket, 
 			s.fail(req, op, sk.id, err)
 			s.failSocket(sk, err.Message)
 		}
-		var ip netip.Addr
-		switch {
-		case a.Host == "" && a.Family == "ip6":
-			ip = netip.IPv6Unspecified()
-		case a.Host == "":
-			ip = netip.IPv4Unspecified()
-		default:
-			addrs, err := s.resolve(sk.ctx, a.Host, a.Family)
-			if err != nil {
-				failed(err)
-				return
-			}
-			ip = addrs[0]
+		addrs, rerr := s.resolve(sk.ctx, a.Host, a.Family)
+		if rerr != nil {
+			failed(rerr)
+			return
 		}
-		addr := netip.AddrPortFrom(ip, uint16(a.Port))
+		addr := netip.AddrPortFrom(addrs[0], uint16(a.Port))
 		if err := s.check(policy.Op(op), addr, 0); err != nil {
 			failed(err)
 			return
@@ -187,6 +180,7 @@ func (s *Session) open(req Req, op, kind string, a ListenArgs, mk func(*Socket, 
 		sk.mu.Lock()
 		if sk.doneLocked() {
 			sk.mu.Unlock()
+			s.fail(req, op, sk.id, errClosedWhileWaiting(op))
 			return
 		}
 		if err := mk(sk, addr); err != nil {
@@ -315,10 +309,7 @@ func (s *Session) Send(req Req, sock int, data []byte) {
 		err = Errorf(CodeTooLarge, "payload is %d bytes; the most one send may carry is %d", len(data), s.limits.MaxSend)
 	}
 	if err == nil {
-		err = s.enqueue(sk, int64(len(data)), func() {
-			defer sk.dequeued(len(data))
-			s.send(req, sk, data)
-		})
+		err = s.enqueue(sk, int64(len(data)), func() { s.send(req, sk, data) })
 	}
 	if err != nil {
 		s.fail(req, "send", sock, err)
@@ -326,6 +317,10 @@ func (s *Session) Send(req Req, sock int, data []byte) {
 }
 
 func (s *Session) send(req Req, sk *Socket, data []byte) {
+	// Free the queue room before the answer is logged, so a client that
+	// sends again on seeing "sent" finds the room there.
+	dequeue := sync.OnceFunc(func() { sk.dequeued(len(data)) })
+	defer dequeue()
 	sk.mu.Lock()
 	c, wrShut, state, remote := sk.tcp, sk.wrShut, sk.state, sk.remote
 	sk.mu.Unlock()
@@ -346,7 +341,8 @@ func (s *Session) send(req Req, sk *Socket, data []byte) {
 		return
 	}
 	n, err := c.Write(data)
-	if n > 0 {
+	dequeue()
+	if n > 0 || err == nil {
 		s.log.Append(&Event{Type: TypeSent, Op: "send", Sock: sk.id, ID: req.ID, Origin: req.Origin, Len: n, Data: data[:n]})
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package session
 import (
 	"net"
 	"net/netip"
+	"sync"
 
 	"github.com/socketplayground/playground/internal/policy"
 )
@@ -48,10 +49,7 @@ func (s *Session) SendTo(req Req, sock int, a SendToArgs) {
 		err = Errorf(CodeTooLarge, "payload is %d bytes; the most one sendto may carry is %d", len(a.Data), s.limits.MaxSend)
 	}
 	if err == nil {
-		err = s.enqueue(sk, int64(len(a.Data)), func() {
-			defer sk.dequeued(len(a.Data))
-			s.sendTo(req, sk, a)
-		})
+		err = s.enqueue(sk, int64(len(a.Data)), func() { s.sendTo(req, sk, a) })
 	}
 	if err != nil {
 		s.fail(req, "sendto", sock, err)
@@ -59,6 +57,8 @@ func (s *Session) SendTo(req Req, sock int, a SendToArgs) {
 }
 
 func (s *Session) sendTo(req Req, sk *Socket, a SendToArgs) {
+	dequeue := sync.OnceFunc(func() { sk.dequeued(len(a.Data)) })
+	defer dequeue()
 	sk.mu.Lock()
 	c, local, done := sk.udp, sk.local, sk.doneLocked()
 	sk.mu.Unlock()
@@ -88,6 +88,7 @@ func (s *Session) sendTo(req Req, sk *Socket, a SendToArgs) {
 		return
 	}
 	n, err := c.WriteToUDPAddrPort(a.Data, to)
+	dequeue()
 	if err != nil {
 		s.fail(req, "sendto", sk.id, Classify("sendto "+to.String(), err))
 		return
