@@ -24,11 +24,18 @@ func newBrowser(t *testing.T) (context.Context, func() []string) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("browser tests need Debian's Chromium at %s (apt-get install chromium): %v", chromium, err)
 	}
+	// Not t.TempDir: Chromium's helper processes may still be writing the
+	// profile when the test ends, and that cleanup fails the test then.
+	profile, err := os.MkdirTemp("", "playground-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(profile) })
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
