@@ -284,8 +284,8 @@ func (c *conn) writeLoop(ctx context.Context) error {
 		}
 		next = evs[len(evs)-1].Seq + 1
 		log.Delivered(next - 1)
-		if buf.Cap() > 256<<10 {
-			buf = new(bytes.Buffer) // do not keep a bulk transfer's buffer
+		if buf.Cap() > maxPooledBuf {
+			buf = new(bytes.Buffer) // do not keep a rare huge event's buffer
 		}
 	}
 }

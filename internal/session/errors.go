@@ -97,6 +97,8 @@ var errnos = map[syscall.Errno]errnoInfo{
 	syscall.ECONNABORTED:  {CodeAborted, "ECONNABORTED", "connection aborted"},
 	syscall.EMSGSIZE:      {CodeMessageSize, "EMSGSIZE", "message too long: the datagram is larger than the network allows"},
 	syscall.EAFNOSUPPORT:  {CodeBadField, "EAFNOSUPPORT", "address family not supported: IPv4 and IPv6 cannot be mixed on one socket"},
+	syscall.EMFILE:        {CodeLimit, "EMFILE", "too many open files: the server is at its limit of file descriptors; close some sockets"},
+	syscall.ENFILE:        {CodeLimit, "ENFILE", "too many open files on this machine"},
 	syscall.EINVAL:        {CodeBadState, "EINVAL", "invalid argument for this socket"},
 	syscall.ENOTCONN:      {CodeBadState, "ENOTCONN", "the socket is not connected"},
 }
