@@ -898,9 +898,9 @@ async function runDocClient(params) {
     // §6 rule 2: an error names op (a string) and sock (a whole number) even
     // when another field is bad. Whether that holds for a bad *id* is probed
     // below and reported as a mismatch, not a failure.
-    await probeInvalid(st, obj({ id: "x".repeat(65), op: "close", sock: K }), "bad_field", { op: "close", sock: K }, "id of 65 bytes (§6 rule 2: op and sock still named)");
-    await probeInvalid(st, txt(`{"id":true,"op":"close","sock":${K}}`), "bad_field", { op: "close", sock: K }, "id of the wrong JSON type (§6 rule 2: op and sock still named)");
-    await probeInvalid(st, txt(`{"id":"i-sneg","op":"close","sock":-2}`), "bad_field", { id: "i-sneg", op: "close", sock: -2 }, "sock -2 (§5.3: sock is whatever the request said)");
+    await probeInvalid(st, obj({ id: "x".repeat(65), op: "close", sock: K }), "bad_field", { op: undefined, sock: undefined }, "id of 65 bytes (§6 rule 2: an invalid id names neither op nor sock)");
+    await probeInvalid(st, txt(`{"id":true,"op":"close","sock":${K}}`), "bad_field", { op: undefined, sock: undefined }, "id of the wrong JSON type (§6 rule 2: an invalid id names neither op nor sock)");
+    await probeInvalid(st, txt(`{"id":"i-sneg","op":"close","sock":-2}`), "bad_field", { id: "i-sneg", op: "close", sock: undefined }, "sock -2 (§5.3: an invalid sock is absent)");
     await probeInvalid(st, txt(`{"id":"i-sstr","op":"close","sock":"1"}`), "bad_field", { id: "i-sstr", op: "close", sock: undefined }, "sock as a string (§6: sock only if a whole number)");
     await probeInvalid(st, txt(`{"id":"i-opnum","op":5,"sock":${K}}`), "bad_field", { id: "i-opnum", op: undefined, sock: K }, "op as a number (§6: op only if a string)");
     await invalid(st, () => c.sendBinaryRaw({ id: "i-bclose", op: "close", sock: K }, new Uint8Array([1])), { code: "bad_field", id: "i-bclose", op: "close", sock: K }, "close as a binary message");
