@@ -1,88 +1,22 @@
 package main
 
 import (
-	"context"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/socketplayground/playground/internal/browsertest"
 )
-
-// chromium is Debian's browser; tests never download one. `make test`
-// installs it when it is missing.
-const chromium = "/usr/bin/chromium"
-
-// newBrowser starts headless Chromium and returns a tab context, and a
-// function returning the errors the page logged (CSP violations included).
-func newBrowser(t *testing.T) (context.Context, func() []string) {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("browser tests need Debian's Chromium at %s (apt-get install chromium): %v", chromium, err)
-	}
-	// Not t.TempDir: Chromium's helper processes may still be writing the
-	// profile when the test ends, and that cleanup fails the test then.
-	profile, err := os.MkdirTemp("", "playground-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(profile) })
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTime := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() {
-		cancelTime()
-		cancelTab()
-		cancelAlloc()
-	})
-	var mu sync.Mutex
-	var problems []string
-	chromedp.ListenTarget(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.LevelError {
-				problems = append(problems, ev.Entry.Text)
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, ev.ExceptionDetails.Error())
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.APITypeError {
-				problems = append(problems, "console.error")
-			}
-		}
-	})
-	if err := chromedp.Run(ctx, log.Enable(), runtime.Enable()); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return ctx, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), problems...)
-	}
-}
 
 // TestBrowserStatusPage opens the page in a real browser: under the strict
 // CSP its module script runs, opens a session over the WebSocket and says so
 // in the status region, and the services are listed.
 func TestBrowserStatusPage(t *testing.T) {
 	base, stop := startProgram(t, "-addr", "127.0.0.1:0", "-echo-port", "-1")
-	ctx, problems := newBrowser(t)
+	browser := browsertest.Start(t, 60*time.Second)
+	ctx, problems := browser.Ctx, browser.Problems
 	var status string
 	var rows int
 	err := chromedp.Run(ctx,

@@ -17,17 +17,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/socketplayground/playground/internal/bridge"
+	"github.com/socketplayground/playground/internal/browsertest"
 	"github.com/socketplayground/playground/internal/services"
 	"github.com/socketplayground/playground/internal/session"
 )
 
 // docClientChromium is Debian's browser; the test never downloads one.
-const docClientChromium = "/usr/bin/chromium"
 
 // docClientReport is what runDocClient (testdata/docclient.js) returns.
 type docClientReport struct {
@@ -275,9 +274,6 @@ func docAllBytes() []byte {
 // (testdata/docclient.js) in headless Chromium against a real bridge, and
 // checks its report and, from the Go side, the bytes real peers saw.
 func TestDocClientInBrowser(t *testing.T) {
-	if _, err := os.Stat(docClientChromium); err != nil {
-		t.Fatalf("this test needs Debian's Chromium at %s (apt-get install chromium): %v", docClientChromium, err)
-	}
 	script, err := os.ReadFile("testdata/docclient.js")
 	if err != nil {
 		t.Fatal(err)
@@ -346,47 +342,11 @@ func TestDocClientInBrowser(t *testing.T) {
 		"waitMs":      5000,
 	})
 
-	// Headless Chromium, as cmd/playground/browser_test.go starts it.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(docClientChromium),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelTab := chromedp.NewContext(actx)
-	bctx, cancelTime := context.WithTimeout(bctx, 60*time.Second)
-	stopBrowser := func() {
-		cancelTime()
-		cancelTab()
-		cancelAlloc()
-	}
-	defer stopBrowser()
-	var mu sync.Mutex
-	var problems []string
-	chromedp.ListenTarget(bctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.LevelError {
-				problems = append(problems, ev.Entry.Text)
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, ev.ExceptionDetails.Error())
-		}
-	})
+	browser := browsertest.Start(t, 60*time.Second)
 
 	start := time.Now()
 	var raw []byte
-	err = chromedp.Run(bctx,
-		log.Enable(),
-		runtime.Enable(),
+	err = chromedp.Run(browser.Ctx,
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.Evaluate(string(script), nil),
 		chromedp.Evaluate("runDocClient("+string(params)+")", &raw, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
@@ -394,12 +354,9 @@ func TestDocClientInBrowser(t *testing.T) {
 		}),
 	)
 	elapsed := time.Since(start)
-	stopBrowser()
+	browser.Stop()
 	if err != nil {
-		mu.Lock()
-		p := append([]string(nil), problems...)
-		mu.Unlock()
-		t.Fatalf("running the client: %v (page problems: %q)", err, p)
+		t.Fatalf("running the client: %v (page problems: %q)", err, browser.Problems())
 	}
 	var rep docClientReport
 	if err := json.Unmarshal(raw, &rep); err != nil {
@@ -453,11 +410,9 @@ func TestDocClientInBrowser(t *testing.T) {
 	for _, m := range rep.Mismatches {
 		t.Errorf("difference from docs/protocol.md: %s: got %s", m.Label, m.Got)
 	}
-	mu.Lock()
-	if len(problems) > 0 {
-		t.Logf("page problems: %q", problems)
+	if p := browser.Problems(); len(p) > 0 {
+		t.Logf("page problems: %q", p)
 	}
-	mu.Unlock()
 
 	// Cross-checks from the Go side.
 	all := docAllBytes()
