@@ -120,38 +120,8 @@ func startDocPeers(t *testing.T) *docPeers {
 		p.refusedPort = sa.(*syscall.SockaddrInet4).Port
 	}
 
-	// Timeout: listen(fd, 0) and a full accept queue; nothing ever accepts.
-	{
-		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-		if err != nil {
-			fail(err)
-		}
-		p.closers = append(p.closers, func() { syscall.Close(fd) })
-		if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-			fail(err)
-		}
-		if err := syscall.Listen(fd, 0); err != nil {
-			fail(err)
-		}
-		sa, err := syscall.Getsockname(fd)
-		if err != nil {
-			fail(err)
-		}
-		p.timeoutPort = sa.(*syscall.SockaddrInet4).Port
-		addr := fmt.Sprintf("127.0.0.1:%d", p.timeoutPort)
-		full := false
-		for i := 0; i < 4 && !full; i++ {
-			c, err := net.DialTimeout("tcp4", addr, 300*time.Millisecond)
-			if err != nil {
-				full = true // the SYN was dropped: the queue is full
-				continue
-			}
-			p.closers = append(p.closers, func() { c.Close() })
-		}
-		if !full {
-			fail(fmt.Errorf("could not fill the accept queue of %s", addr))
-		}
-	}
+	// Timeout: a listener whose accept queue is full; nothing ever accepts.
+	p.timeoutPort = int(netip.MustParseAddrPort(fullListener(t)).Port())
 
 	// Reset: accept, read one byte, then abort with SO_LINGER 0.
 	{

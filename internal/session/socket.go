@@ -148,7 +148,7 @@ func (s *Session) failSocket(sk *Socket, reason string) {
 	c := sk.conn()
 	sk.cancel()
 	if c != nil {
-		if sk.tcp != nil && reason != "" {
+		if sk.tcp != nil {
 			// The connection is already broken; do not linger on unsent data.
 			sk.tcp.SetLinger(0)
 		}
