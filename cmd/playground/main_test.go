@@ -88,16 +88,16 @@ func TestProgram(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 		t.Fatalf("/ has CSP %q", csp)
 	}
-	asset := regexp.MustCompile(`/static/[0-9a-f]+/js/status\.js`).FindString(page)
+	asset := regexp.MustCompile(`/static/[0-9a-f]+/js/app\.js`).FindString(page)
 	if asset == "" {
 		t.Fatal("the page links no versioned script")
 	}
 	resp, js := get(t, base+asset)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") ||
-		!strings.Contains(resp.Header.Get("Content-Type"), "javascript") || !strings.Contains(js, "textContent") {
+		!strings.Contains(resp.Header.Get("Content-Type"), "javascript") || !strings.Contains(js, "import ") {
 		t.Fatalf("%s: %d %v", asset, resp.StatusCode, resp.Header)
 	}
-	if resp, _ := get(t, base+"/static/000000000000/js/status.js"); resp.StatusCode != 404 {
+	if resp, _ := get(t, base+"/static/000000000000/js/app.js"); resp.StatusCode != 404 {
 		t.Fatalf("a stale asset version is served: %d", resp.StatusCode)
 	}
 	if resp, _ := get(t, base+"/static/"+strings.Split(asset, "/")[2]+"/embed.go"); resp.StatusCode != 404 {

@@ -1,0 +1,170 @@
+// The playground page: wires the connection, the model and the views.
+// Messages are queued as they arrive and applied once per animation frame,
+// within a time budget, so the page stays responsive under heavy traffic.
+
+import { Connection } from "./connection.js";
+import { $ } from "./dom.js";
+import { splitAddr } from "./protocol.js";
+import { Store } from "./store.js";
+import { Cards } from "./ui/cards.js";
+import { Composer } from "./ui/composer.js";
+import { Opener } from "./ui/opener.js";
+import { Status } from "./ui/status.js";
+import { themeToggle } from "./ui/theme.js";
+import { Timeline } from "./ui/timeline.js";
+
+const FRAME_BUDGET_MS = 8;
+
+const config = JSON.parse($("playground-config").textContent);
+const store = new Store();
+const status = new Status(() => conn.reconnectNow());
+const announce = (text) => status.say(text);
+const timeline = new Timeline(store, announce, () => schedule());
+const services = [...document.querySelectorAll("[data-service-proto]")].map((b) => ({ proto: b.dataset.serviceProto, addr: b.dataset.serviceAddr, button: b }));
+
+function request(header, bytes) {
+  return conn.request(header, bytes).catch((err) => {
+    if (err.code === "offline") announce(`Not done: ${err.message}`);
+    throw err;
+  });
+}
+
+// Requests resolve when their answer arrives, which is before the frame
+// that applies it to the store; applied(seq) waits for that frame.
+const waiters = [];
+function applied(seq) {
+  if (store.seq >= seq) return Promise.resolve();
+  return new Promise((resolve) => waiters.push({ seq, resolve }));
+}
+
+// open makes a socket; it resolves to the Sock once the request succeeds
+// and the store has it.
+async function open(op, host, port) {
+  const res = await request({ op, host, port });
+  await applied(res.seq);
+  return store.get(res.sock);
+}
+
+const actions = {
+  announce,
+  send: (s) => composer.focusOn(s),
+  shutdown: (s) => request({ op: "shutdown", sock: s.id, how: "write" }).catch(() => {}),
+  close: (s) => request({ op: "close", sock: s.id }).catch(() => {}),
+  connectTo: (s) => {
+    const { host, port } = splitAddr(s.local);
+    const to = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+    open("connect", to, port).then((c) => c && composer.focusOn(c)).catch(() => {});
+  },
+};
+
+const cards = new Cards(store, actions);
+const composer = new Composer(store, (s, bytes, dest) => request(dest ? { op: "sendto", sock: s.id, host: dest.host, port: dest.port } : { op: "send", sock: s.id }, bytes), announce);
+new Opener(async (op, host, port) => {
+  const s = await open(op, host, port);
+  if (s && op !== "listen") composer.focusOn(s);
+}, services);
+themeToggle();
+
+for (const svc of services) {
+  svc.button.addEventListener("click", async () => {
+    const { host, port } = splitAddr(svc.addr);
+    try {
+      if (svc.proto === "tcp") {
+        const s = await open("connect", host, port);
+        if (s) composer.focusOn(s);
+      } else {
+        const s = await open("bind", host.includes(":") ? "::1" : "127.0.0.1", 0);
+        if (s) composer.focusOn(s, { host, port });
+      }
+    } catch {
+      // the error is on the card and in the timeline
+    }
+  });
+}
+
+// Incoming events wait here until the next frame applies them.
+let queue = [];
+let head = 0;
+let scheduled = false;
+
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  if (document.hidden) setTimeout(frame, 100);
+  else requestAnimationFrame(frame);
+}
+
+function frame() {
+  scheduled = false;
+  // A hidden tab gets no frames: it applies everything and draws later.
+  const deadline = document.hidden ? Infinity : performance.now() + FRAME_BUDGET_MS;
+  drain(deadline);
+  cards.render();
+  composer.sync();
+  timeline.syncSockets();
+  if (!document.hidden) timeline.render();
+  if (head < queue.length) schedule();
+}
+
+function drain(deadline) {
+  let i = head;
+  for (; i < queue.length; i += 2) {
+    const entry = store.apply(queue[i], queue[i + 1]);
+    timeline.add(entry);
+    if (entry.ev.type === "error") announce(entry.sock ? `Socket ${entry.sock}: ${entry.ev.message}` : entry.ev.message);
+    if ((i & 127) === 0 && performance.now() > deadline) {
+      i += 2;
+      break;
+    }
+  }
+  head = i;
+  for (let w = waiters.length - 1; w >= 0; w--) {
+    if (store.seq >= waiters[w].seq) waiters.splice(w, 1)[0].resolve();
+  }
+  if (head >= queue.length) {
+    queue = [];
+    head = 0;
+  } else if (head > 65536) {
+    queue = queue.slice(head);
+    head = 0;
+  }
+}
+
+document.addEventListener("visibilitychange", () => {
+  timeline.invalidate();
+  scheduled = false;
+  schedule();
+});
+
+const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+const conn = new Connection(`${scheme}//${location.host}${config.ws_path}`, config.subprotocol, {
+  onStatus: (s) => status.show(s),
+  onMessage: (msg, bytes) => {
+    queue.push(msg, bytes);
+    schedule();
+  },
+  onHello: (hello) => {
+    const again = store.epoch > 0;
+    store.newSession(hello);
+    store.limits = hello.limits;
+    if (again) {
+      status.tell(`Reconnected: this is a new session (${hello.session.slice(0, 8)}). Sockets start again from 1; the earlier ones stay below, marked as closed.`);
+      timeline.note(`new session ${hello.session}`, "session");
+    }
+    composer.sync(true);
+    schedule();
+  },
+  onEnd: ({ code, reason }) => {
+    drain(Infinity); // every event that arrived belongs to the old session
+    for (const w of waiters.splice(0)) w.resolve();
+    const n = store.openCount();
+    const why = code === 1001 ? `The server went away${reason ? ` (${reason})` : ""}` : `The connection to the server was lost (code ${code}${reason ? `: ${reason}` : ""})`;
+    const fate = n ? `Your session ended with it, and the server closed its ${n} open ${n === 1 ? "socket" : "sockets"}.` : "Your session ended with it.";
+    store.endSession("closed by the server: the session ended when the connection was lost");
+    status.tell(`${why}. ${fate} Reconnecting…`);
+    timeline.note(`${why}. ${fate}`, "disconnected");
+    announce(`${why}. ${fate}`);
+    schedule();
+  },
+});
+conn.start();

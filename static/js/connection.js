@@ -1,0 +1,147 @@
+// The page's one WebSocket to the server: opens it, reconnects with backoff
+// when it drops, numbers requests and matches each answer to its request
+// (docs/protocol.md §6). It knows nothing about the views.
+
+import { PROTOCOL, decode, encodeBinary } from "./protocol.js";
+
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
+
+/** Why a request failed: the error event, or the connection ending first. */
+export class RequestError extends Error {
+  constructor(ev) {
+    super(ev.message || ev.code || "request failed");
+    this.event = ev;
+    this.code = ev.code;
+  }
+}
+
+/**
+ * Connection calls its handlers:
+ *   onStatus({ state, attempt, retryInMs, code, reason, session })
+ *     state: "connecting" | "open" | "waiting" (to reconnect)
+ *   onHello(hello)            a new session began
+ *   onEnd({ code, reason })    the session ended with the WebSocket
+ *   onMessage(msg, bytes)      every event, in order; bytes of an own send are attached to its "sent"
+ */
+export class Connection {
+  constructor(url, subprotocol, handlers) {
+    this.url = url;
+    this.subprotocol = subprotocol;
+    this.h = handlers;
+    this.ws = null;
+    this.attempt = 0;
+    this.timer = 0;
+    this.nextId = 1;
+    this.pending = new Map(); // request id -> { resolve, reject, bytes, onCall }
+    this.hello = null;
+  }
+
+  start() {
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.status({ state: "connecting", attempt: this.attempt });
+    let ws;
+    try {
+      ws = new WebSocket(this.url, [this.subprotocol]);
+    } catch (err) {
+      this.retry(1006, String(err));
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.addEventListener("message", (e) => this.receive(e.data));
+    ws.addEventListener("close", (e) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.ended(e.code, e.reason);
+    });
+  }
+
+  /** Skips the wait and reconnects at once. */
+  reconnectNow() {
+    if (this.ws) return;
+    this.start();
+  }
+
+  get open() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN && this.hello !== null;
+  }
+
+  /**
+   * Sends a request. header: { op, ... } without id; bytes: a Uint8Array for
+   * send/sendto (sent as a binary message), else undefined. Returns a promise
+   * of the answer event (result or sent); an error event rejects it with a
+   * RequestError. onCall(callEvent) runs when the request's call is logged.
+   */
+  request(header, bytes, onCall) {
+    if (!this.open) return Promise.reject(new RequestError({ code: "offline", message: "not connected to the server" }));
+    const id = `r${this.nextId++}`;
+    const req = { id, ...header };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, bytes, onCall });
+      this.ws.send(bytes ? encodeBinary(req, bytes) : JSON.stringify(req));
+    });
+  }
+
+  receive(data) {
+    let msg, bytes;
+    try {
+      ({ msg, bytes } = decode(data));
+    } catch (err) {
+      console.warn("undecodable message from the server", err);
+      return;
+    }
+    if (msg.type === "hello") {
+      if (msg.protocol !== PROTOCOL) console.warn(`server speaks ${msg.protocol}, page expects ${PROTOCOL}`);
+      this.hello = msg;
+      this.attempt = 0;
+      this.h.onHello(msg);
+      this.status({ state: "open", session: msg.session });
+      return;
+    }
+    const p = msg.id !== undefined ? this.pending.get(msg.id) : undefined;
+    if (p) {
+      switch (msg.type) {
+        case "call":
+          if (p.onCall) p.onCall(msg);
+          break;
+        case "sent":
+          // The server does not echo our own bytes (§3.3): we still have them.
+          if (!bytes && p.bytes) bytes = p.bytes.subarray(0, msg.len || 0);
+          this.pending.delete(msg.id);
+          p.resolve(msg);
+          break;
+        case "result":
+          this.pending.delete(msg.id);
+          p.resolve(msg);
+          break;
+        case "error":
+          this.pending.delete(msg.id);
+          p.reject(new RequestError(msg));
+          break;
+      }
+    }
+    this.h.onMessage(msg, bytes);
+  }
+
+  ended(code, reason) {
+    const had = this.hello !== null;
+    this.hello = null;
+    for (const p of this.pending.values()) p.reject(new RequestError({ code: "offline", message: "the connection to the server ended" }));
+    this.pending.clear();
+    if (had) this.h.onEnd({ code, reason });
+    this.retry(code, reason);
+  }
+
+  retry(code, reason) {
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    const wait = Math.round(base * (0.8 + Math.random() * 0.4));
+    this.attempt++;
+    this.status({ state: "waiting", attempt: this.attempt, retryInMs: wait, code, reason });
+    this.timer = setTimeout(() => this.start(), wait);
+  }
+
+  status(s) {
+    this.h.onStatus(s);
+  }
+}

@@ -1,0 +1,184 @@
+// The page's model of the session, built only from the session's events
+// (DESIGN.md: "everything is a view of the log"). Sockets are keyed by
+// session epoch and id: socket ids start again at 1 in every session.
+
+/** A socket as the cards show it. */
+export class Sock {
+  constructor(epoch, id, firstT) {
+    this.key = `${epoch}:${id}`;
+    this.epoch = epoch;
+    this.id = id;
+    this.kind = "";
+    this.state = "";
+    this.half = { read: false, write: false };
+    this.reason = "";
+    this.local = "";
+    this.remote = "";
+    this.peer = ""; // UDP: the last sender
+    this.target = ""; // what a connect asked for: "host:port"
+    this.parent = 0;
+    this.children = [];
+    this.inBytes = 0;
+    this.inMsgs = 0;
+    this.outBytes = 0;
+    this.outMsgs = 0;
+    this.error = null; // the last error event
+    this.firstT = firstT; // µs, server clock
+    this.endT = 0;
+    this.bornAt = performance.now();
+    this.auto = false; // accepted by a listener by itself
+  }
+
+  get final() {
+    return this.state === "closed" || this.state === "failed";
+  }
+
+  /** Whether send (TCP) or sendto (UDP) may work now. */
+  get canSend() {
+    if (this.kind === "udp") return this.state === "bound";
+    return this.kind === "tcp" && (this.state === "established" || (this.state === "half-closed" && !this.half.write));
+  }
+}
+
+/**
+ * Store turns events into sockets. apply() returns the timeline entry for
+ * the event; changed sockets collect in dirty until the views take them.
+ */
+export class Store {
+  constructor() {
+    this.epoch = 0;
+    this.session = "";
+    this.sockets = new Map(); // key -> Sock, in creation order
+    this.dirty = new Set();
+    this.version = 0; // changes whenever the set of sockets or their ability to send does
+    this.t0 = 0; // µs of the first event of this page
+    this.n = 0;
+    this.seq = 0; // the last event applied in this session
+  }
+
+  newSession(hello) {
+    this.epoch++;
+    this.session = hello.session;
+    this.seq = 0;
+    for (const s of this.sockets.values()) this.touch(s, true); // now "earlier session"
+  }
+
+  /** Marks every open socket of the current session closed: the session ended with its WebSocket. */
+  endSession(reason) {
+    for (const s of this.sockets.values()) {
+      if (s.epoch !== this.epoch || s.final) continue;
+      s.state = "closed";
+      s.reason = reason;
+      s.ended = true;
+      this.touch(s, true);
+    }
+  }
+
+  /** The number of sockets of the current session that are still open. */
+  openCount() {
+    let n = 0;
+    for (const s of this.sockets.values()) if (s.epoch === this.epoch && !s.final) n++;
+    return n;
+  }
+
+  get(id, epoch = this.epoch) {
+    return this.sockets.get(`${epoch}:${id}`);
+  }
+
+  ensure(id, t) {
+    let s = this.get(id);
+    if (!s) {
+      s = new Sock(this.epoch, id, t);
+      this.sockets.set(s.key, s);
+      this.version++;
+    }
+    return s;
+  }
+
+  touch(s, membership = false) {
+    this.dirty.add(s);
+    if (membership) this.version++;
+  }
+
+  /** Removes closed and failed sockets; returns how many went. */
+  removeFinal() {
+    let n = 0;
+    for (const [k, s] of this.sockets) {
+      if (!s.final) continue;
+      this.sockets.delete(k);
+      n++;
+    }
+    if (n) this.version++;
+    return n;
+  }
+
+  apply(ev, bytes) {
+    if (!this.t0) this.t0 = ev.t;
+    if (ev.seq) this.seq = ev.seq;
+    const entry = { n: ++this.n, epoch: this.epoch, ev, bytes, sock: ev.sock || 0 };
+    if (!ev.sock) return entry;
+    const s = this.ensure(ev.sock, ev.t);
+    const wasSend = s.canSend;
+    switch (ev.type) {
+      case "call":
+        if (ev.op === "connect") {
+          s.kind = "tcp";
+          s.state ||= "connecting";
+          s.target = joinHostPort(ev.host, ev.port);
+        } else if (ev.op === "listen") {
+          s.kind = "tcp-listener";
+          s.state ||= "opening";
+        } else if (ev.op === "bind") {
+          s.kind = "udp";
+          s.state ||= "opening";
+        }
+        break;
+      case "result":
+        if (ev.local) s.local = ev.local;
+        if (ev.remote && ev.op !== "accept") s.remote = ev.remote;
+        if (ev.op === "accept" && ev.child) {
+          const c = this.ensure(ev.child, ev.t);
+          c.parent = s.id;
+          c.auto = true;
+          if (!s.children.includes(c.id)) s.children.push(c.id);
+          this.touch(c, true);
+        }
+        break;
+      case "state":
+        s.kind = ev.kind || s.kind;
+        s.state = ev.state;
+        if (ev.local) s.local = ev.local;
+        if (ev.remote) s.remote = ev.remote;
+        if (ev.parent && !s.parent) {
+          s.parent = ev.parent;
+          const p = this.get(ev.parent);
+          if (p && !p.children.includes(s.id)) {
+            p.children.push(s.id);
+            this.touch(p);
+          }
+        }
+        if (ev.half) s.half[ev.half] = true;
+        s.reason = ev.reason || "";
+        if (s.final) s.endT = ev.t;
+        break;
+      case "error":
+        s.error = ev;
+        break;
+      case "sent":
+        s.outBytes += ev.len || 0;
+        s.outMsgs++;
+        break;
+      case "data":
+        s.inBytes += ev.len || 0;
+        s.inMsgs++;
+        if (ev.peer) s.peer = ev.peer;
+        break;
+    }
+    this.touch(s, wasSend !== s.canSend);
+    return entry;
+  }
+}
+
+export function joinHostPort(host, port) {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

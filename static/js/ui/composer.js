@@ -1,0 +1,254 @@
+// The composer: what to send, from which socket, to where (UDP), in which
+// format, with a live preview of the exact bytes; Enter sends, Shift+Enter
+// is a new line, ↑/↓ walk the history; repeat N times with an interval.
+
+import { ParseError, byteCount, hex, parsePayload } from "../bytes.js";
+import { $, setText } from "../dom.js";
+import { splitAddr } from "../protocol.js";
+
+const HISTORY_KEY = "playground.history.v1";
+const HISTORY_MAX = 100;
+const PREVIEW_BYTES = 48;
+const EOL = { lf: "\n", crlf: "\r\n" };
+
+export class Composer {
+  /** send(sock, bytes, dest) sends once and returns the answer's promise; dest is { host, port } for UDP. */
+  constructor(store, send, announce) {
+    this.store = store;
+    this.sendOnce = send;
+    this.announce = announce;
+    this.form = $("composer");
+    this.sel = $("send-sock");
+    this.host = $("send-host");
+    this.port = $("send-port");
+    this.eol = $("send-eol");
+    this.text = $("payload");
+    this.preview = $("preview");
+    this.count = $("send-count");
+    this.every = $("send-every");
+    this.progress = $("send-progress");
+    this.stopBtn = $("send-stop");
+    this.submit = $("send-submit");
+    this.version = -1;
+    this.bytes = null; // what the input spells now, or null if it is invalid
+    this.run = null; // the repeat in progress: { stop: boolean }
+    this.history = loadHistory();
+    this.hpos = this.history.length; // == length: the draft
+    this.draft = "";
+
+    this.form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.start();
+    });
+    this.form.addEventListener("input", () => this.refresh());
+    this.form.addEventListener("change", () => this.refresh());
+    this.sel.addEventListener("change", () => this.onSocketChange());
+    this.stopBtn.addEventListener("click", () => this.stop());
+    this.text.addEventListener("keydown", (e) => this.onKey(e));
+    this.refresh();
+  }
+
+  get format() {
+    return this.form.elements.format.value;
+  }
+
+  set format(v) {
+    this.form.elements.format.value = v;
+  }
+
+  selected() {
+    return this.store.sockets.get(this.sel.value);
+  }
+
+  /** Selects a socket and puts the cursor in the message box. */
+  focusOn(sock, dest) {
+    this.sync(true);
+    this.sel.value = sock.key;
+    this.onSocketChange(dest);
+    this.text.focus();
+  }
+
+  /** Keeps the socket list in step with the sockets that can send. */
+  sync(force = false) {
+    if (!force && this.version === this.store.version) return;
+    this.version = this.store.version;
+    const cur = this.sel.value;
+    const opts = [];
+    for (const s of this.store.sockets.values()) {
+      if (s.epoch !== this.store.epoch || !s.canSend) continue;
+      const where = s.kind === "udp" ? `UDP ${s.local}` : `TCP ${s.local} → ${s.remote}`;
+      const o = document.createElement("option");
+      o.value = s.key;
+      o.textContent = `Socket ${s.id} · ${where}`;
+      opts.push(o);
+    }
+    if (opts.length === 0) {
+      const o = document.createElement("option");
+      o.value = "";
+      o.textContent = "No socket can send yet";
+      opts.push(o);
+    }
+    this.sel.replaceChildren(...opts);
+    this.sel.disabled = opts[0].value === "";
+    if (opts.some((o) => o.value === cur)) this.sel.value = cur;
+    else if (opts.length) {
+      // The newest socket that can send is the likeliest choice.
+      this.sel.value = opts[opts.length - 1].value;
+    }
+    if (this.sel.value !== cur) this.onSocketChange();
+    else this.refresh();
+  }
+
+  onSocketChange(dest) {
+    const s = this.selected();
+    const udp = s && s.kind === "udp";
+    for (const el of this.form.querySelectorAll(".udp-only")) el.hidden = !udp;
+    if (udp) {
+      const d = dest || (s.peer ? splitAddr(s.peer) : null);
+      if (d) {
+        this.host.value = d.host;
+        this.port.value = String(d.port);
+      }
+    }
+    this.refresh();
+  }
+
+  /** Re-reads the inputs: the bytes, the preview, whether Send may be pressed. */
+  refresh() {
+    let problem = "";
+    this.bytes = null;
+    try {
+      this.bytes = parsePayload(this.format, this.text.value, EOL[this.eol.value] || "");
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      problem = err.message;
+    }
+    const limit = this.store.limits ? this.store.limits.max_send : Infinity;
+    if (this.bytes && this.bytes.length > limit) problem = `${byteCount(this.bytes.length)}: more than one send may carry (${byteCount(limit)})`;
+    if (problem) {
+      setText(this.preview, `Cannot send: ${problem}`);
+      this.preview.classList.add("bad");
+      this.text.setAttribute("aria-invalid", "true");
+    } else {
+      setText(this.preview, `${byteCount(this.bytes.length)}${this.bytes.length ? `: ${hex(this.bytes, PREVIEW_BYTES)}` : ""}`);
+      this.preview.classList.remove("bad");
+      this.text.removeAttribute("aria-invalid");
+    }
+    const s = this.selected();
+    let ready = !problem && s && s.canSend && !this.run;
+    if (s && s.kind === "udp") ready = ready && this.host.value.trim() !== "" && Number(this.port.value) >= 1 && Number(this.port.value) <= 65535;
+    this.submit.disabled = !ready;
+    this.submit.title = !s ? "Open a socket first" : problem ? problem : "";
+  }
+
+  onKey(e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      this.start();
+      return;
+    }
+    const t = this.text;
+    if (e.key === "ArrowUp" && !t.value.slice(0, t.selectionStart).includes("\n")) {
+      if (this.hpos === 0) return;
+      if (this.hpos === this.history.length) this.draft = { text: t.value, format: this.format };
+      this.hpos--;
+      this.recall(this.history[this.hpos]);
+      e.preventDefault();
+    } else if (e.key === "ArrowDown" && !t.value.slice(t.selectionEnd).includes("\n")) {
+      if (this.hpos >= this.history.length) return;
+      this.hpos++;
+      this.recall(this.hpos === this.history.length ? this.draft : this.history[this.hpos]);
+      e.preventDefault();
+    }
+  }
+
+  recall(item) {
+    this.text.value = item.text;
+    if (item.format) this.format = item.format;
+    this.text.setSelectionRange(item.text.length, item.text.length);
+    this.refresh();
+  }
+
+  remember() {
+    const item = { text: this.text.value, format: this.format };
+    const last = this.history[this.history.length - 1];
+    if (!last || last.text !== item.text || last.format !== item.format) {
+      this.history.push(item);
+      if (this.history.length > HISTORY_MAX) this.history.splice(0, this.history.length - HISTORY_MAX);
+      try {
+        localStorage.setItem(HISTORY_KEY, JSON.stringify(this.history));
+      } catch {
+        // storage full or forbidden: the history lives for this page only
+      }
+    }
+    this.hpos = this.history.length;
+    this.draft = { text: "", format: this.format };
+  }
+
+  /** Sends the message, once or as a repeat. */
+  async start() {
+    this.refresh();
+    if (this.submit.disabled) {
+      if (this.submit.title) this.announce(`Not sent: ${this.submit.title}`);
+      return;
+    }
+    const s = this.selected();
+    const bytes = this.bytes;
+    const dest = s.kind === "udp" ? { host: this.host.value.trim(), port: Number(this.port.value) } : null;
+    const n = Math.max(1, Math.min(100000, Math.floor(Number(this.count.value) || 1)));
+    const every = Math.max(0, Math.floor(Number(this.every.value) || 0));
+    this.remember();
+    this.text.value = "";
+    this.refresh();
+    if (n === 1) {
+      await this.sendOnce(s, bytes, dest).catch(() => {});
+      return;
+    }
+    const run = { stop: false, timer: 0, wake: null };
+    this.run = run;
+    this.stopBtn.hidden = false;
+    this.refresh();
+    let sent = 0;
+    let failed = "";
+    for (let i = 0; i < n && !run.stop; i++) {
+      if (i > 0 && every > 0) {
+        await new Promise((r) => {
+          run.wake = r;
+          run.timer = setTimeout(r, every);
+        });
+        if (run.stop) break;
+      }
+      // Each send waits for its answer, so a repeat never outruns the send queue.
+      try {
+        await this.sendOnce(s, bytes, dest);
+        sent++;
+      } catch (err) {
+        failed = err.message;
+        break;
+      }
+      setText(this.progress, `${sent} of ${n} sent`);
+    }
+    this.run = null;
+    this.stopBtn.hidden = true;
+    const summary = failed ? `Stopped after ${sent} of ${n}: ${failed}` : run.stop ? `Stopped after ${sent} of ${n}` : `All ${n} sent`;
+    setText(this.progress, summary);
+    this.announce(summary);
+    this.refresh();
+  }
+
+  stop() {
+    if (!this.run) return;
+    this.run.stop = true;
+    clearTimeout(this.run.timer);
+    if (this.run.wake) this.run.wake();
+  }
+}
+
+function loadHistory() {
+  try {
+    const h = JSON.parse(localStorage.getItem(HISTORY_KEY) || "[]");
+    return Array.isArray(h) ? h.filter((x) => x && typeof x.text === "string").slice(-HISTORY_MAX) : [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,357 @@
+// The traffic timeline: one live list of every event across sockets.
+//
+// It must stay fast at 10,000 events a second, so:
+//  - entries are appended to arrays; the DOM holds only the rows in view
+//    (a windowed list: rows are absolutely placed in a tall spacer);
+//  - the caller renders at most once per animation frame;
+//  - the page keeps the latest KEEP entries and counts the ones it let go.
+// Collapsed rows all have the same height; an expanded row is measured.
+
+import { byteCount, hex, hexdump, utf8, utf8Loose } from "../bytes.js";
+import { arrow, detail, group, label, length, line, spoken } from "../describe.js";
+import { $, clock, copyText, dateTime, h, setText } from "../dom.js";
+
+const ROW = 28; // px, collapsed row height; matches .tl-row in app.css
+const OVERSCAN = 8;
+export const KEEP = 50000; // entries kept in memory
+const DROP = 5000; // let go of this many at a time, so dropping is rare
+
+export class Timeline {
+  /** schedule() asks for a frame in which the caller will call render(). */
+  constructor(store, announce, schedule) {
+    this.store = store;
+    this.announce = announce;
+    this.schedule = schedule;
+    this.scroller = $("tl-scroll");
+    this.list = $("tl-list");
+    this.countEl = $("tl-count");
+    this.droppedEl = $("tl-dropped");
+    this.jumpBtn = $("tl-jump");
+    this.followBtn = $("tl-follow");
+    this.sockSel = $("tl-sock");
+
+    this.all = []; // every kept entry, oldest first
+    this.view = []; // the entries that pass the filter
+    this.viewBase = 0; // entries dropped from the front of view since its last rebuild
+    this.expanded = []; // expanded entries, in view order
+    this.rows = new Map(); // entry -> its row element, for the rows in the DOM
+    this.total = 0; // entries ever added
+    this.dropped = 0; // entries let go to stay within KEEP
+    this.unseen = 0; // entries added while not following
+    this.following = true;
+    this.dirty = true;
+    this.lastSetTop = -1;
+    this.filter = { sock: "", groups: new Set(["data", "calls", "states", "errors", "notes"]) };
+    this.sockVersion = -1;
+
+    this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
+    new ResizeObserver(() => this.invalidate()).observe(this.scroller);
+    this.followBtn.addEventListener("click", () => this.setFollowing(!this.following));
+    this.jumpBtn.addEventListener("click", () => this.setFollowing(true));
+    $("tl-clear").addEventListener("click", () => this.clear());
+    $("tl-copy-text").addEventListener("click", () => this.copy("text"));
+    $("tl-copy-hex").addEventListener("click", () => this.copy("hex"));
+    this.sockSel.addEventListener("change", () => {
+      this.filter.sock = this.sockSel.value;
+      this.rebuild();
+    });
+    for (const cb of document.querySelectorAll('input[name="tl-kind"]')) {
+      cb.addEventListener("change", () => {
+        if (cb.checked) this.filter.groups.add(cb.value);
+        else this.filter.groups.delete(cb.value);
+        this.rebuild();
+      });
+    }
+  }
+
+  passes(e) {
+    if (this.filter.sock && (e.sock === 0 || `${e.epoch}:${e.sock}` !== this.filter.sock) && e.ev.type !== "note") return false;
+    return this.filter.groups.has(group(e.ev));
+  }
+
+  /** Adds an entry ({ n, epoch, sock, ev, bytes }). Call render() once per frame after adding. */
+  add(e) {
+    this.all.push(e);
+    this.total++;
+    if (this.passes(e)) {
+      e.vi = this.viewBase + this.view.length;
+      this.view.push(e);
+      if (!this.following) this.unseen++;
+    }
+    if (this.all.length > KEEP + DROP) this.dropOldest(this.all.length - KEEP);
+    this.dirty = true;
+  }
+
+  /** Adds a note of the page's own (the connection dropped, a new session began). */
+  note(text, kind = "info") {
+    const ev = { type: "note", label: kind === "info" ? "note" : kind, message: text, t: Date.now() * 1000 };
+    this.add({ n: 0, epoch: this.store.epoch, sock: 0, ev, bytes: null });
+  }
+
+  dropOldest(k) {
+    const gone = new Set(this.all.splice(0, k));
+    this.dropped += k;
+    // view is in the order of all, so the dropped ones are at its front.
+    let v = 0;
+    while (v < this.view.length && gone.has(this.view[v])) v++;
+    if (v > 0) {
+      const removedHeight = this.top(v);
+      const goneRows = this.view.splice(0, v);
+      this.viewBase += v;
+      this.expanded = this.expanded.filter((x) => !gone.has(x));
+      for (const e of goneRows) this.forget(e);
+      if (!this.following) this.setTop(Math.max(0, this.scroller.scrollTop - removedHeight));
+    }
+  }
+
+  forget(e) {
+    const el = this.rows.get(e);
+    if (el) el.remove();
+    this.rows.delete(e);
+    e.open = false;
+  }
+
+  rebuild() {
+    for (const e of this.rows.keys()) this.forget(e);
+    this.view = this.all.filter((e) => this.passes(e));
+    this.viewBase = 0;
+    this.view.forEach((e, i) => (e.vi = i));
+    this.expanded = this.expanded.filter((e) => this.view.includes(e));
+    this.unseen = 0;
+    this.invalidate();
+    if (this.following) this.lastSetTop = -1;
+  }
+
+  clear() {
+    for (const e of this.rows.keys()) this.forget(e);
+    this.all = [];
+    this.view = [];
+    this.expanded = [];
+    this.viewBase = 0;
+    this.total = 0;
+    this.dropped = 0;
+    this.unseen = 0;
+    this.setFollowing(true);
+    this.announce("Traffic view cleared");
+  }
+
+  invalidate() {
+    this.dirty = true;
+    this.schedule();
+  }
+
+  setFollowing(on) {
+    this.following = on;
+    this.followBtn.textContent = on ? "Pause" : "Resume";
+    this.followBtn.setAttribute("aria-pressed", String(on));
+    if (on) this.unseen = 0;
+    this.invalidate();
+  }
+
+  onScroll() {
+    const s = this.scroller;
+    if (Math.abs(s.scrollTop - this.lastSetTop) < 2) return; // our own scroll
+    const atBottom = s.scrollTop + s.clientHeight >= s.scrollHeight - ROW / 2;
+    if (atBottom && !this.following) this.setFollowing(true);
+    else if (!atBottom && this.following) this.setFollowing(false);
+    this.invalidate();
+  }
+
+  setTop(y) {
+    this.lastSetTop = y;
+    this.scroller.scrollTop = y;
+    this.lastSetTop = this.scroller.scrollTop;
+  }
+
+  // extraBefore is the height expanded rows add above view index i.
+  extraBefore(i) {
+    let x = 0;
+    for (const e of this.expanded) {
+      if (e.vi - this.viewBase >= i) break;
+      x += e.extra || 0;
+    }
+    return x;
+  }
+
+  top(i) {
+    return i * ROW + this.extraBefore(i);
+  }
+
+  // indexAt is the view index of the row at height y.
+  indexAt(y) {
+    let lo = 0, hi = this.view.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.top(mid) <= y) lo = mid;
+      else hi = mid - 1;
+    }
+    return Math.max(0, lo);
+  }
+
+  /** Brings the DOM up to date; cheap when nothing changed. */
+  render() {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const n = this.view.length;
+    const height = this.top(n);
+    this.list.style.height = `${height}px`;
+    const viewH = this.scroller.clientHeight || 400;
+    if (this.following) this.setTop(Math.max(0, height - viewH));
+    const y = this.scroller.scrollTop;
+    const first = Math.max(0, this.indexAt(y) - OVERSCAN);
+    const last = Math.min(n - 1, this.indexAt(y + viewH) + OVERSCAN);
+    const keep = new Set();
+    for (let i = first; i <= last; i++) {
+      const e = this.view[i];
+      keep.add(e);
+      let el = this.rows.get(e);
+      if (!el) {
+        el = this.row(e);
+        this.rows.set(e, el);
+        this.list.append(el);
+      }
+      const t = `translateY(${this.top(i)}px)`;
+      if (el.style.transform !== t) el.style.transform = t;
+    }
+    for (const [e, el] of this.rows) {
+      if (keep.has(e) || el.contains(document.activeElement)) continue;
+      el.remove();
+      this.rows.delete(e);
+    }
+    // Expanded rows: measure, and lay out again if a height changed.
+    for (const e of this.expanded) {
+      const el = this.rows.get(e);
+      if (!el) continue;
+      const extra = Math.max(0, el.offsetHeight - ROW);
+      if (extra !== e.extra) {
+        e.extra = extra;
+        this.invalidate();
+      }
+    }
+    this.status();
+  }
+
+  status() {
+    let text = `${this.total.toLocaleString("en-US")} events`;
+    if (this.view.length !== this.all.length) text += ` · ${this.view.length.toLocaleString("en-US")} shown`;
+    setText(this.countEl, text);
+    setText(this.droppedEl, this.dropped ? `${this.dropped.toLocaleString("en-US")} older events scrolled out (the page keeps the latest ${KEEP.toLocaleString("en-US")})` : "");
+    const jump = !this.following;
+    if (this.jumpBtn.hidden === jump) this.jumpBtn.hidden = !jump;
+    if (jump) setText(this.jumpBtn, this.unseen ? `Jump to latest (${this.unseen.toLocaleString("en-US")} new)` : "Jump to latest");
+  }
+
+  row(e) {
+    const ev = e.ev;
+    const t = ev.t || 0;
+    const rel = this.store.t0 && ev.type !== "note" ? ((t - this.store.t0) / 1e6).toFixed(6) : clock(t);
+    const len = length(ev);
+    const btn = h(
+      "button",
+      { type: "button", class: "tl-row", "aria-expanded": String(!!e.open), "aria-label": `${spoken(e)}, at ${rel}`, onclick: () => this.toggle(e) },
+      h("span", { class: "tl-time", title: dateTime(t), text: rel }),
+      h("span", { class: "tl-sock", text: e.sock ? `#${e.sock}` : "" }),
+      h("span", { class: "tl-dir", text: arrow(ev) }),
+      h("span", { class: "tl-label", text: label(ev) }),
+      h("span", { class: "tl-len num", text: len }),
+      h("span", { class: "tl-detail", text: detail(ev, e.bytes) }),
+    );
+    const el = h("div", { role: "listitem", class: `tl-item t-${ev.type} g-${group(ev)}${e.epoch !== this.store.epoch ? " old" : ""}` }, btn);
+    if (e.open) el.append(this.expansion(e));
+    return el;
+  }
+
+  toggle(e) {
+    e.open = !e.open;
+    if (e.open) {
+      this.expanded.push(e);
+      this.expanded.sort((a, b) => a.vi - b.vi);
+    } else {
+      this.expanded = this.expanded.filter((x) => x !== e);
+      e.extra = 0;
+    }
+    const el = this.rows.get(e);
+    if (el) {
+      const fresh = this.row(e);
+      el.replaceWith(fresh);
+      this.rows.set(e, fresh);
+      fresh.style.transform = el.style.transform;
+      fresh.querySelector(".tl-row").focus();
+    }
+    if (e.open && this.following) this.setFollowing(false);
+    this.invalidate();
+    this.render();
+  }
+
+  expansion(e) {
+    const ev = e.ev;
+    const box = h("div", { class: "tl-more", role: "group", "aria-label": `Details: ${spoken(e)}` });
+    box.append(h("p", { class: "tl-meta", text: `${ev.seq ? `seq ${ev.seq} · ` : ""}${dateTime(ev.t || 0)}${e.epoch !== this.store.epoch ? " · an earlier session" : ""}` }));
+    if (e.bytes) {
+      const b = e.bytes;
+      const text = utf8(b);
+      box.append(
+        h("h4", { text: `Hex dump · ${byteCount(b.length)}` }),
+        h("pre", { class: "hexdump", text: b.length ? hexdump(b) : "(no bytes: an empty datagram)" }),
+        h("h4", { text: text === null ? "As UTF-8 (not valid UTF-8: � marks the bytes that are not)" : `As UTF-8 text · ${Array.from(text).length} characters in ${byteCount(b.length)}` }),
+        h("pre", { class: "utf8", lang: "", text: text === null ? utf8Loose(b) : text }),
+        h(
+          "div",
+          { class: "tl-more-actions" },
+          h("button", { type: "button", class: "btn small", onclick: () => this.copyOne(text === null ? utf8Loose(b) : text, "text") }, "Copy text"),
+          h("button", { type: "button", class: "btn small", onclick: () => this.copyOne(hex(b), "hex") }, "Copy hex"),
+        ),
+      );
+    } else if (ev.type === "sent") {
+      box.append(h("p", { class: "hint", text: "Sent by another connection; its bytes were not shown to this page." }));
+    }
+    const fields = Object.entries(ev).filter(([k]) => !["t", "seq"].includes(k)).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`);
+    box.append(h("pre", { class: "fields", text: fields.join("\n") }));
+    return box;
+  }
+
+  async copyOne(text, what) {
+    try {
+      await copyText(text);
+      this.announce(`Copied the payload as ${what}`);
+    } catch (err) {
+      this.announce(`Could not copy: ${err.message}`);
+    }
+  }
+
+  async copy(mode) {
+    const lines = [];
+    for (const e of this.view) {
+      if (mode === "text") {
+        const t = e.ev.type === "note" ? clock(e.ev.t) : ((e.ev.t - this.store.t0) / 1e6).toFixed(6);
+        lines.push(line(e, t));
+      } else if (e.bytes) {
+        lines.push(`#${e.sock} ${arrow(e.ev)} ${e.ev.op} ${byteCount(e.bytes.length)}: ${hex(e.bytes)}`);
+      }
+    }
+    try {
+      await copyText(lines.join("\n") + (lines.length ? "\n" : ""));
+      this.announce(`Copied ${lines.length.toLocaleString("en-US")} ${mode === "text" ? "events as text" : "payloads as hex"}`);
+    } catch (err) {
+      this.announce(`Could not copy: ${err.message}`);
+    }
+  }
+
+  /** Keeps the socket filter's options in step with the sockets. */
+  syncSockets() {
+    if (this.sockVersion === this.store.version) return;
+    this.sockVersion = this.store.version;
+    const cur = this.sockSel.value;
+    const opts = [h("option", { value: "" }, "All sockets")];
+    for (const s of this.store.sockets.values()) {
+      if (s.epoch !== this.store.epoch) continue;
+      opts.push(h("option", { value: s.key }, `Socket ${s.id}`));
+    }
+    this.sockSel.replaceChildren(...opts);
+    this.sockSel.value = [...this.sockSel.options].some((o) => o.value === cur) ? cur : "";
+    if (this.sockSel.value !== cur) {
+      this.filter.sock = "";
+      this.rebuild();
+    }
+  }
+}
