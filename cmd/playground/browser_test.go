@@ -54,6 +54,24 @@ func TestPageLooks(t *testing.T) {
 		p.run(browsertest.Click(q("button", "~Theme:")))
 	}
 
+	// A tablet, upright and sideways, and a 1280px laptop: nothing wider
+	// than the screen.
+	for _, size := range [][2]int64{{768, 1024}, {1024, 768}, {1280, 800}} {
+		var overflow, traffic int
+		p.run(
+			chromedp.EmulateViewport(size[0], size[1]),
+			chromedp.Evaluate(`document.documentElement.scrollWidth - document.documentElement.clientWidth`, &overflow),
+			chromedp.Evaluate(`document.getElementById("tl-scroll").clientHeight`, &traffic),
+		)
+		if overflow > 0 {
+			t.Errorf("at %dx%d the page is %d px wider than the window", size[0], size[1], overflow)
+		}
+		if traffic < 200 {
+			t.Errorf("at %dx%d the traffic list is %d px high", size[0], size[1], traffic)
+		}
+		p.shot(fmt.Sprintf("00-size-%dx%d", size[0], size[1]))
+	}
+
 	// Keyboard: Tab from the top reaches the main controls, each with a
 	// visible focus ring.
 	p.run(chromedp.Evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`, nil))
