@@ -4,7 +4,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run test deps check fuzz bench generate fmt
+.PHONY: run test deps check fuzz bench bench-page generate fmt
 
 run: ## serve the playground on http://127.0.0.1:8080
 	$(GO) run ./cmd/playground
@@ -32,6 +32,9 @@ fuzz: ## fuzz the request decoder for longer: make fuzz FUZZTIME=5m
 
 bench: ## bridged vs raw TCP throughput, latency and memory per session, on loopback
 	$(GO) run ./cmd/bench
+
+bench-page: deps ## the page under 10,000 UDP datagrams a second in headless Chromium: events rendered, longest task, DOM size, typing latency
+	$(GO) test -run '^$$' -bench '^BenchmarkPageTraffic$$' -benchtime 1x ./cmd/playground
 
 generate: ## regenerate templ's *_templ.go (committed)
 	$(GO) tool templ generate -path web

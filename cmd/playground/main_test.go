@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 
 // startProgram runs the real program in-process, as `go run` would, and
 // returns its base URL and a function that stops it and returns run's error.
-func startProgram(t *testing.T, args ...string) (string, func() error) {
+func startProgram(t testing.TB, args ...string) (string, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()

@@ -575,5 +575,11 @@ func TestPageComposer(t *testing.T) {
 	p.run(browsertest.Click(q("button", "Pause")), browsertest.Fill(msg, "x"), browsertest.Press(msg, "Enter"))
 	p.waitText(q("button", "~Jump to latest"), `Jump to latest \(\d+ new\)`)
 	p.run(browsertest.Click(q("button", "Resume")), browsertest.WaitGone(q("button", "~Jump to latest")))
+
+	// Clear empties the view; new events still arrive.
+	p.run(browsertest.Click(q("button", "Clear")))
+	p.waitText(q("status", "Event count"), `^0 events`)
+	p.run(browsertest.Fill(msg, "after"), browsertest.Press(msg, "Enter"))
+	p.run(browsertest.Wait(q("list", "Events", "button", "~socket 1 received 5 bytes: after")))
 	p.noProblems()
 }

@@ -86,6 +86,8 @@ for (const svc of services) {
 let queue = [];
 let head = 0;
 let scheduled = false;
+let cardsVersion = -1;
+let cardsAt = 0;
 
 function schedule() {
   if (scheduled) return;
@@ -99,11 +101,18 @@ function frame() {
   // A hidden tab gets no frames: it applies everything and draws later.
   const deadline = document.hidden ? Infinity : performance.now() + FRAME_BUDGET_MS;
   drain(deadline);
-  cards.render();
+  // Cards show counters that change with every event; redrawing them ten
+  // times a second is enough, unless a socket came, went or changed state.
+  const now = performance.now();
+  if (store.version !== cardsVersion || now - cardsAt >= 100) {
+    cards.render();
+    cardsVersion = store.version;
+    cardsAt = now;
+  }
   composer.sync();
   timeline.syncSockets();
   if (!document.hidden) timeline.render();
-  if (head < queue.length) schedule();
+  if (head < queue.length || store.dirty.size > 0) schedule();
 }
 
 function drain(deadline) {

@@ -2,7 +2,8 @@
 // when it drops, numbers requests and matches each answer to its request
 // (docs/protocol.md §6). It knows nothing about the views.
 
-import { PROTOCOL, decode, encodeBinary } from "./protocol.js";
+import { PROTOCOL, encodeBinary } from "./protocol.js";
+import { workerSocket } from "./transport.js";
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
@@ -28,7 +29,8 @@ export class Connection {
     this.url = url;
     this.subprotocol = subprotocol;
     this.h = handlers;
-    this.ws = null;
+    this.ws = null; // the transport (transport.js) while a WebSocket is open or opening
+    this.gen = 0; // numbers the WebSockets, so a late callback of an old one is ignored
     this.attempt = 0;
     this.timer = 0;
     this.nextId = 1;
@@ -40,20 +42,16 @@ export class Connection {
     clearTimeout(this.timer);
     this.timer = 0;
     this.status({ state: "connecting", attempt: this.attempt });
-    let ws;
-    try {
-      ws = new WebSocket(this.url, [this.subprotocol]);
-    } catch (err) {
-      this.retry(1006, String(err));
-      return;
-    }
-    ws.binaryType = "arraybuffer";
-    this.ws = ws;
-    ws.addEventListener("message", (e) => this.receive(e.data));
-    ws.addEventListener("close", (e) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      this.ended(e.code, e.reason);
+    const gen = ++this.gen;
+    this.ws = workerSocket(this.url, this.subprotocol, {
+      onbatch: (items) => {
+        if (gen === this.gen) for (const it of items) this.receive(it);
+      },
+      onclose: (code, reason) => {
+        if (gen !== this.gen) return;
+        this.ws = null;
+        this.ended(code, reason);
+      },
     });
   }
 
@@ -64,7 +62,7 @@ export class Connection {
   }
 
   get open() {
-    return this.ws !== null && this.ws.readyState === WebSocket.OPEN && this.hello !== null;
+    return this.ws !== null && this.hello !== null;
   }
 
   /**
@@ -83,14 +81,13 @@ export class Connection {
     });
   }
 
-  receive(data) {
-    let msg, bytes;
-    try {
-      ({ msg, bytes } = decode(data));
-    } catch (err) {
-      console.warn("undecodable message from the server", err);
+  receive(item) {
+    if (item.error) {
+      console.warn("undecodable message from the server:", item.error);
       return;
     }
+    const msg = item.msg;
+    let bytes = item.bytes;
     if (msg.type === "hello") {
       if (msg.protocol !== PROTOCOL) console.warn(`server speaks ${msg.protocol}, page expects ${PROTOCOL}`);
       this.hello = msg;

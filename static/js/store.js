@@ -174,7 +174,7 @@ export class Store {
         if (ev.peer) s.peer = ev.peer;
         break;
     }
-    this.touch(s, wasSend !== s.canSend);
+    this.touch(s, wasSend !== s.canSend || ev.type === "state" || ev.type === "error");
     return entry;
   }
 }

@@ -132,8 +132,8 @@ export class Cards {
     setText(refs.local, s.local || "—");
     const remote = s.kind === "udp" ? (s.peer ? `last datagram from ${s.peer}` : "any (UDP is connectionless)") : s.kind === "tcp-listener" ? "— (a listener has no peer)" : s.remote || s.target || "—";
     setText(refs.remote, remote);
-    setText(refs.in, `${byteCount(s.inBytes)} in ${s.inMsgs} ${s.kind === "udp" ? "datagram" : "read"}${s.inMsgs === 1 ? "" : "s"}`);
-    setText(refs.out, `${byteCount(s.outBytes)} in ${s.outMsgs} ${s.kind === "udp" ? "datagram" : "send"}${s.outMsgs === 1 ? "" : "s"}`);
+    setText(refs.in, `${byteCount(s.inBytes)} in ${s.inMsgs.toLocaleString("en-US")} ${s.kind === "udp" ? "datagram" : "read"}${s.inMsgs === 1 ? "" : "s"}`);
+    setText(refs.out, `${byteCount(s.outBytes)} in ${s.outMsgs.toLocaleString("en-US")} ${s.kind === "udp" ? "datagram" : "send"}${s.outMsgs === 1 ? "" : "s"}`);
     this.age(s, refs);
     if (s.error) {
       refs.error.hidden = false;

@@ -45,7 +45,14 @@ export class Timeline {
     this.sockVersion = -1;
 
     this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
-    new ResizeObserver(() => this.invalidate()).observe(this.scroller);
+    // Layout is read only here and in onScroll, never while render writes
+    // the DOM: a frame then costs one layout, not several.
+    this.viewH = this.scroller.clientHeight;
+    this.scrollY = 0; // where the list is scrolled to, as last set or seen
+    new ResizeObserver((entries) => {
+      this.viewH = entries[entries.length - 1].contentRect.height;
+      this.invalidate();
+    }).observe(this.scroller);
     this.followBtn.addEventListener("click", () => this.setFollowing(!this.following));
     this.jumpBtn.addEventListener("click", () => this.setFollowing(true));
     $("tl-clear").addEventListener("click", () => this.clear());
@@ -100,7 +107,7 @@ export class Timeline {
       this.viewBase += v;
       this.expanded = this.expanded.filter((x) => !gone.has(x));
       for (const e of goneRows) this.forget(e);
-      if (!this.following) this.setTop(Math.max(0, this.scroller.scrollTop - removedHeight));
+      if (!this.following) this.setTop(Math.max(0, this.scrollY - removedHeight));
     }
   }
 
@@ -150,6 +157,7 @@ export class Timeline {
 
   onScroll() {
     const s = this.scroller;
+    this.scrollY = s.scrollTop;
     if (Math.abs(s.scrollTop - this.lastSetTop) < 2) return; // our own scroll
     const atBottom = s.scrollTop + s.clientHeight >= s.scrollHeight - ROW / 2;
     if (atBottom && !this.following) this.setFollowing(true);
@@ -159,8 +167,8 @@ export class Timeline {
 
   setTop(y) {
     this.lastSetTop = y;
+    this.scrollY = y;
     this.scroller.scrollTop = y;
-    this.lastSetTop = this.scroller.scrollTop;
   }
 
   // extraBefore is the height expanded rows add above view index i.
@@ -195,9 +203,8 @@ export class Timeline {
     const n = this.view.length;
     const height = this.top(n);
     this.list.style.height = `${height}px`;
-    const viewH = this.scroller.clientHeight || 400;
-    if (this.following) this.setTop(Math.max(0, height - viewH));
-    const y = this.scroller.scrollTop;
+    const viewH = this.viewH || 400;
+    const y = this.following ? Math.max(0, height - viewH) : Math.min(this.scrollY, Math.max(0, height - viewH));
     const first = Math.max(0, this.indexAt(y) - OVERSCAN);
     const last = Math.min(n - 1, this.indexAt(y + viewH) + OVERSCAN);
     const keep = new Set();
@@ -218,6 +225,8 @@ export class Timeline {
       el.remove();
       this.rows.delete(e);
     }
+    this.status();
+    if (this.following && y !== this.scrollY) this.setTop(y); // after every write: one layout
     // Expanded rows: measure, and lay out again if a height changed.
     for (const e of this.expanded) {
       const el = this.rows.get(e);
@@ -228,7 +237,6 @@ export class Timeline {
         this.invalidate();
       }
     }
-    this.status();
   }
 
   status() {
