@@ -546,6 +546,7 @@ func TestPageComposer(t *testing.T) {
 	p.waitText(q("status", "Send progress"), `All 3 sent`)
 	p.waitText(card(1), `Sent\s*10 bytes in 5 sends\b`)
 	p.waitText(card(1), `Received\s*10 bytes in`)
+	p.run(browsertest.Fill(q("spinbutton", "Repeat"), "1"))
 
 	// Filter: only data, only socket 1; copy what is shown.
 	p.run(
