@@ -259,6 +259,15 @@ func TestPageTCP(t *testing.T) {
 	// Closing socket 3 ends socket 2's other direction: it closes by itself.
 	p.run(browsertest.Click(card(3, "button", "Close")))
 	p.waitText(card(3), `closed by you`)
+	// The composer was sending from socket 3: it stays selected, and says it
+	// cannot send, rather than switching to socket 2 unnoticed.
+	p.waitText(q("combobox", "From socket"), `Socket 3 · closed: cannot send`)
+	p.run(browsertest.Value(q("combobox", "From socket"), &from))
+	var disabled bool
+	p.run(chromedp.Evaluate(`document.getElementById("send-submit").disabled`, &disabled))
+	if from != "1:3" || !disabled {
+		t.Errorf("after socket 3 closed, the composer has %q selected and Send disabled=%v", from, disabled)
+	}
 	p.waitText(card(2), `both directions are finished`)
 	if s := p.text(card(2)); !strings.Contains(s, "closed") {
 		t.Errorf("socket 2 is not closed: %q", s)
@@ -277,8 +286,9 @@ func TestPageUDP(t *testing.T) {
 	a := p.localPort(1)
 	p.open("UDP socket", "127.0.0.1", "0")
 	b := p.localPort(2)
+	p.run(browsertest.Click(card(1, "button", "Send…")), browsertest.Fill(q("textbox", "Message"), "x"))
+	p.waitText(q("status", "Bytes to send"), `to send, enter the destination port`)
 	p.run(
-		browsertest.Click(card(1, "button", "Send…")),
 		browsertest.Fill(q("textbox", "To host"), "127.0.0.1"),
 		browsertest.Fill(q("spinbutton", "To port"), b),
 	)
@@ -336,6 +346,13 @@ func TestPageErrors(t *testing.T) {
 			t.Errorf("the details do not show %q as text: %q", payload, d)
 		}
 	}
+	// A byte-order mark and a right-to-left override are bytes, shown
+	// escaped; they neither stop the view nor reorder the text.
+	p.send("Text with escapes", `\xef\xbb\xbfab\xe2\x80\xaecd`)
+	p.run(browsertest.Wait(q("list", "Events", "button", `~socket 2 received 10 bytes: \xef\xbb\xbfab\xe2\x80\xaecd`)))
+	p.send("Text", "still")
+	p.run(browsertest.Wait(q("list", "Events", "button", "~socket 2 received 5 bytes: still")))
+
 	var imgs, scripts int
 	p.run(
 		chromedp.Evaluate(`document.querySelectorAll("main img").length`, &imgs),
@@ -372,17 +389,28 @@ func TestPageReconnect(t *testing.T) {
 	p := openPage(t, base)
 	p.open("TCP server", "127.0.0.1", "0")
 	p.waitText(card(1), `listening`)
+	// A repeat in progress when the server goes away stops, and does not
+	// carry on with the next session's socket 1.
+	p.run(
+		browsertest.Click(card(1, "button", "Connect a client")),
+		browsertest.Fill(q("textbox", "Message"), "tick"),
+		browsertest.Fill(q("spinbutton", "Repeat"), "1000"),
+		browsertest.Fill(q("spinbutton", "Every (ms)"), "100"),
+		browsertest.Press(q("textbox", "Message"), "Enter"),
+	)
+	p.waitText(card(3), `Received\s*\d+ bytes`)
 
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	p.allow(`^WebSocket connection to 'ws://` + regexp.QuoteMeta(addr) + `/ws' failed: .*ERR_CONNECTION_REFUSED$`)
-	p.waitText(q("status", "Connection to the server"), `Disconnected \(1001\) · retrying in \d+ s`)
+	p.waitText(q("status", "Connection to the server"), `^Disconnected \(1001\)$`)
 	banner := p.waitText(q("status", "Session news"), `went away`)
-	if !strings.Contains(banner, "closed its 1 open socket") {
+	if !strings.Contains(banner, "closed its 3 open sockets") {
 		t.Errorf("the banner does not say what became of the session: %q", banner)
 	}
 	p.waitText(card(1), `closed by the server: the session ended`)
+	p.waitText(q("status", "Send progress"), `^Stopped after \d+ of 1000`)
 	p.shot("07-disconnected")
 
 	startProgram(t, "-addr", addr, "-echo-port", "-1")

@@ -29,6 +29,16 @@ function request(header, bytes) {
   });
 }
 
+// onSocket makes a request about socket s, unless s belongs to an earlier
+// session: socket ids start again at 1, so its id now names another socket.
+function onSocket(s, header, bytes) {
+  if (s.epoch !== store.epoch) {
+    announce(`Socket ${s.id} belonged to an earlier session; nothing was done`);
+    return Promise.reject(new Error("that socket belonged to an earlier session"));
+  }
+  return request({ ...header, sock: s.id }, bytes);
+}
+
 // Requests resolve when their answer arrives, which is before the frame
 // that applies it to the store; applied(seq) waits for that frame.
 const waiters = [];
@@ -48,8 +58,16 @@ async function open(op, host, port) {
 const actions = {
   announce,
   send: (s) => composer.focusOn(s),
-  shutdown: (s) => request({ op: "shutdown", sock: s.id, how: "write" }).catch(() => {}),
-  close: (s) => request({ op: "close", sock: s.id }).catch(() => {}),
+  shutdown: (s) => onSocket(s, { op: "shutdown", how: "write" }).catch(() => {}),
+  // A second Close on a socket still closing (its peer does not read what
+  // is queued) closes it at once.
+  close: (s) => {
+    const now = s.closing;
+    s.closing = true;
+    store.touch(s);
+    cards.render();
+    onSocket(s, now ? { op: "close", now: true } : { op: "close" }).catch(() => {});
+  },
   connectTo: (s) => {
     const { host, port } = splitAddr(s.local);
     const to = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
@@ -58,7 +76,7 @@ const actions = {
 };
 
 const cards = new Cards(store, actions);
-const composer = new Composer(store, (s, bytes, dest) => request(dest ? { op: "sendto", sock: s.id, host: dest.host, port: dest.port } : { op: "send", sock: s.id }, bytes), announce);
+const composer = new Composer(store, (s, bytes, dest) => onSocket(s, dest ? { op: "sendto", host: dest.host, port: dest.port } : { op: "send" }, bytes), announce);
 new Opener(async (op, host, port) => {
   const s = await open(op, host, port);
   if (s && op !== "listen") composer.focusOn(s);
@@ -161,10 +179,12 @@ const conn = new Connection(`${scheme}//${location.host}${config.ws_path}`, conf
       timeline.note(`new session ${hello.session}`, "session");
     }
     composer.sync(true);
+    if (again) timeline.rebuild(); // draws the old rows as "earlier"
     schedule();
   },
   onEnd: ({ code, reason }) => {
     drain(Infinity); // every event that arrived belongs to the old session
+    composer.stop(); // a repeat must not carry on into the next session's sockets
     for (const w of waiters.splice(0)) w.resolve();
     const n = store.openCount();
     const why = code === 1001 ? `The server went away${reason ? ` (${reason})` : ""}` : `The connection to the server was lost (code ${code}${reason ? `: ${reason}` : ""})`;

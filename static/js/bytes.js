@@ -4,8 +4,9 @@
 // Pure functions, no DOM.
 
 const encoder = new TextEncoder();
-const strictUTF8 = new TextDecoder("utf-8", { fatal: true });
-const looseUTF8 = new TextDecoder("utf-8");
+// ignoreBOM: a byte-order mark is bytes like any other, not to be swallowed.
+const strictUTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const looseUTF8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** An input the person typed that does not spell bytes; `at` is a character offset. */
 export class ParseError extends Error {
@@ -154,37 +155,44 @@ export function utf8Loose(bytes) {
   return looseUTF8.decode(bytes);
 }
 
-// utf8Len is the length of the valid UTF-8 sequence at bytes[i], or 0.
-function utf8Len(bytes, i) {
+// utf8Seq reads the valid UTF-8 sequence at bytes[i]: { n, cp }, or null.
+function utf8Seq(bytes, i) {
   const b = bytes[i];
   let n, min;
-  if (b < 0x80) return 1;
+  if (b < 0x80) return { n: 1, cp: b };
   if (b >= 0xc2 && b <= 0xdf) (n = 2), (min = 0x80);
   else if (b >= 0xe0 && b <= 0xef) (n = 3), (min = 0x800);
   else if (b >= 0xf0 && b <= 0xf4) (n = 4), (min = 0x10000);
-  else return 0;
-  if (i + n > bytes.length) return 0;
+  else return null;
+  if (i + n > bytes.length) return null;
   let cp = b & (0x7f >> n);
   for (let k = 1; k < n; k++) {
     const c = bytes[i + k];
-    if ((c & 0xc0) !== 0x80) return 0;
+    if ((c & 0xc0) !== 0x80) return null;
     cp = (cp << 6) | (c & 0x3f);
   }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return n;
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return null;
+  return { n, cp };
+}
+
+// invisible reports characters that would hide or reorder the text around
+// them: C1 controls, zero-width and bidi controls, separators, the BOM.
+function invisible(cp) {
+  return cp < 0xa0 || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp === 0xfeff;
 }
 
 /**
  * The bytes as one line of text in the composer's "escaped" spelling: valid
  * UTF-8 shows as itself, CR LF TAB NUL and backslash as \r \n \t \0 \\, and
- * any other control or invalid byte as \xNN. At most max bytes are shown.
- * Typing the result into the composer with "Text with escapes" sends the
- * same bytes.
+ * any other control, invisible or invalid byte as \xNN. At most max bytes
+ * are shown, never half a character. Typing the result into the composer
+ * with "Text with escapes" sends the same bytes.
  */
 export function escapeBytes(bytes, max = Infinity) {
   const n = Math.min(bytes.length, max);
   let s = "";
-  for (let i = 0; i < n; ) {
+  let i = 0;
+  while (i < n) {
     const b = bytes[i];
     if (b < 0x80) {
       if (b === 13) s += "\\r";
@@ -197,18 +205,18 @@ export function escapeBytes(bytes, max = Infinity) {
       i++;
       continue;
     }
-    const k = utf8Len(bytes, i);
-    if (k === 0 || i + k > n) {
-      s += "\\x" + HEX[b];
-      i++;
+    const q = utf8Seq(bytes, i);
+    if (q && i + q.n > n) break; // a character cut by max: leave it to the "…"
+    if (!q || invisible(q.cp)) {
+      const k = q ? q.n : 1;
+      for (let j = 0; j < k; j++) s += "\\x" + HEX[bytes[i + j]];
+      i += k;
       continue;
     }
-    const cp = looseUTF8.decode(bytes.subarray(i, i + k)).codePointAt(0);
-    // C1 controls and line/paragraph separators would move the text around.
-    s += cp < 0xa0 || cp === 0x2028 || cp === 0x2029 ? Array.from(bytes.subarray(i, i + k), (x) => "\\x" + HEX[x]).join("") : String.fromCodePoint(cp);
-    i += k;
+    s += String.fromCodePoint(q.cp);
+    i += q.n;
   }
-  return n < bytes.length ? s + "…" : s;
+  return i < bytes.length ? s + "…" : s;
 }
 
 /** "1 byte", "6 bytes", "1,048,576 bytes". */

@@ -104,7 +104,10 @@ export class Connection {
           break;
         case "sent":
           // The server does not echo our own bytes (§3.3): we still have them.
-          if (!bytes && p.bytes) bytes = p.bytes.subarray(0, msg.len || 0);
+          if (!bytes && p.bytes) bytes = p.bytes.subarray(p.done || 0, (p.done || 0) + (msg.len || 0));
+          p.done = (p.done || 0) + (msg.len || 0);
+          // A send that stopped part way has its error still to come (§6).
+          if (p.bytes && p.done < p.bytes.length) break;
           this.pending.delete(msg.id);
           p.resolve(msg);
           break;

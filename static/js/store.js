@@ -117,7 +117,10 @@ export class Store {
     if (ev.seq) this.seq = ev.seq;
     const entry = { n: ++this.n, epoch: this.epoch, ev, bytes, sock: ev.sock || 0 };
     if (!ev.sock) return entry;
-    const s = this.ensure(ev.sock, ev.t);
+    // Only a call and a state make a socket known: a late error or answer
+    // about a socket already removed from view must not bring it back.
+    const s = ev.type === "call" || ev.type === "state" ? this.ensure(ev.sock, ev.t) : this.get(ev.sock);
+    if (!s) return entry;
     const wasSend = s.canSend;
     switch (ev.type) {
       case "call":

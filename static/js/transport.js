@@ -79,6 +79,7 @@ export function workerSocket(url, subprotocol, handlers) {
       worker.addEventListener("error", () => {
         // The worker could not run (say, module workers unsupported): carry on without it.
         workerFailed = true;
+        worker.terminate();
         worker = null;
         if (current) {
           const h = current;

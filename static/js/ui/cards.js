@@ -40,6 +40,9 @@ export class Cards {
       }
       this.actions.announce(`Removed ${n} closed ${n === 1 ? "socket" : "sockets"}`);
       this.sync();
+      const heading = $("sockets-h");
+      heading.tabIndex = -1;
+      heading.focus();
     });
     setInterval(() => this.tick(), 1000);
   }
@@ -147,6 +150,13 @@ export class Cards {
     refs.shut.hidden = !isConn;
     refs.shut.disabled = !(s.state === "established" || (s.state === "half-closed" && !s.half.write));
     refs.close.disabled = s.final;
+    setText(refs.close, s.closing && !s.final ? "Close now" : "Close");
+    refs.close.title = s.closing && !s.final ? "The close waits for earlier sends; this closes at once and cancels them" : "";
+    // A button that just became disabled must not take the focus with it.
+    if (el.contains(document.activeElement) && (document.activeElement.disabled || document.activeElement.hidden)) {
+      el.tabIndex = -1;
+      el.focus();
+    }
   }
 
   link(epoch, id) {

@@ -60,11 +60,14 @@ export class Composer {
     return this.store.sockets.get(this.sel.value);
   }
 
-  /** Selects a socket and puts the cursor in the message box. */
+  /**
+   * Selects a socket and puts the cursor in the message box. A socket that
+   * cannot send yet (its "bound" or "established" is still on its way) is
+   * selected as soon as it can, with the destination given.
+   */
   focusOn(sock, dest) {
+    this.want = { key: sock.key, dest };
     this.sync(true);
-    this.sel.value = sock.key;
-    this.onSocketChange(dest);
     this.text.focus();
   }
 
@@ -73,29 +76,46 @@ export class Composer {
     if (!force && this.version === this.store.version) return;
     this.version = this.store.version;
     const cur = this.sel.value;
-    const opts = [];
+    const items = [];
     for (const s of this.store.sockets.values()) {
       if (s.epoch !== this.store.epoch || !s.canSend) continue;
-      const where = s.kind === "udp" ? `UDP ${s.local}` : `TCP ${s.local} → ${s.remote}`;
-      const o = document.createElement("option");
-      o.value = s.key;
-      o.textContent = `Socket ${s.id} · ${where}`;
-      opts.push(o);
+      items.push([s.key, `Socket ${s.id} · ${s.kind === "udp" ? `UDP ${s.local}` : `TCP ${s.local} → ${s.remote}`}`]);
     }
-    if (opts.length === 0) {
-      const o = document.createElement("option");
-      o.value = "";
-      o.textContent = "No socket can send yet";
-      opts.push(o);
+    // The socket in use stays selected when it can no longer send, so that
+    // the next Enter does not go to another one unnoticed.
+    const gone = cur && !items.some(([k]) => k === cur) ? this.store.sockets.get(cur) : null;
+    if (gone) {
+      items.push([cur, `Socket ${gone.id} · ${gone.epoch !== this.store.epoch ? "earlier session" : gone.state || "closed"}: cannot send`]);
+      if (!this.goneSaid) this.announce(`Socket ${gone.id} can no longer send; choose another socket`);
+      this.goneSaid = true;
+    } else this.goneSaid = false;
+    if (items.length === 0) items.push(["", "No socket can send yet"]);
+    const sig = items.map((i) => i.join("=")).join("\n");
+    if (sig !== this.sig) {
+      // Rebuilt only when the list changed: a rebuild closes an open dropdown.
+      this.sig = sig;
+      this.sel.replaceChildren(
+        ...items.map(([k, text]) => {
+          const o = document.createElement("option");
+          o.value = k;
+          o.textContent = text;
+          return o;
+        }),
+      );
+      this.sel.disabled = items[0][0] === "";
+      this.sel.value = cur;
     }
-    this.sel.replaceChildren(...opts);
-    this.sel.disabled = opts[0].value === "";
-    if (opts.some((o) => o.value === cur)) this.sel.value = cur;
-    else if (opts.length) {
-      // The newest socket that can send is the likeliest choice.
-      this.sel.value = opts[opts.length - 1].value;
+    let dest;
+    if (this.want && items.some(([k]) => k === this.want.key)) {
+      this.sel.value = this.want.key;
+      dest = this.want.dest;
+      this.want = null;
+    } else if (!cur && items[0][0] !== "") {
+      this.sel.value = items[items.length - 1][0]; // the newest is the likeliest choice
+    } else if (![...this.sel.options].some((o) => o.value === this.sel.value)) {
+      this.sel.value = items[items.length - 1][0];
     }
-    if (this.sel.value !== cur) this.onSocketChange();
+    if (this.sel.value !== cur || dest) this.onSocketChange(dest);
     else this.refresh();
   }
 
@@ -135,10 +155,19 @@ export class Composer {
       this.text.removeAttribute("aria-invalid");
     }
     const s = this.selected();
-    let ready = !problem && s && s.canSend && !this.run;
-    if (s && s.kind === "udp") ready = ready && this.host.value.trim() !== "" && Number(this.port.value) >= 1 && Number(this.port.value) <= 65535;
-    this.submit.disabled = !ready;
-    this.submit.title = !s ? "Open a socket first" : problem ? problem : "";
+    let why = problem;
+    if (!s) why ||= "open a socket first";
+    else if (!s.canSend) why ||= `socket ${s.id} cannot send (${s.epoch !== this.store.epoch ? "an earlier session" : s.state}): choose another`;
+    else if (s.kind === "udp") {
+      const port = Number(this.port.value);
+      const bad = !this.host.value.trim() ? "enter the destination host" : !Number.isInteger(port) || port < 1 || port > 65535 ? "enter the destination port (1 to 65535)" : "";
+      if (bad.includes("port") && this.port.value !== "") this.port.setAttribute("aria-invalid", "true");
+      else this.port.removeAttribute("aria-invalid");
+      if (bad && !problem) setText(this.preview, `${this.preview.textContent} · to send, ${bad}`);
+      why ||= bad;
+    }
+    this.submit.disabled = !!why || !!this.run;
+    this.submit.title = why;
   }
 
   onKey(e) {
@@ -147,6 +176,7 @@ export class Composer {
       this.start();
       return;
     }
+    if (e.shiftKey || e.altKey || e.ctrlKey || e.metaKey) return; // selecting text, not history
     const t = this.text;
     if (e.key === "ArrowUp" && !t.value.slice(0, t.selectionStart).includes("\n")) {
       if (this.hpos === 0) return;
@@ -192,6 +222,7 @@ export class Composer {
       if (this.submit.title) this.announce(`Not sent: ${this.submit.title}`);
       return;
     }
+    this.goneSaid = false;
     const s = this.selected();
     const bytes = this.bytes;
     const dest = s.kind === "udp" ? { host: this.host.value.trim(), port: Number(this.port.value) } : null;
@@ -209,6 +240,7 @@ export class Composer {
     this.stopBtn.hidden = false;
     this.refresh();
     let sent = 0;
+    let shown = 0;
     let failed = "";
     for (let i = 0; i < n && !run.stop; i++) {
       if (i > 0 && every > 0) {
@@ -226,7 +258,11 @@ export class Composer {
         failed = err.message;
         break;
       }
-      setText(this.progress, `${sent} of ${n} sent`);
+      const now = performance.now();
+      if (now - shown >= 250) {
+        shown = now;
+        setText(this.progress, `${sent} of ${n} sent`);
+      }
     }
     this.run = null;
     this.stopBtn.hidden = true;

@@ -9,6 +9,7 @@ export class Status {
     this.box = $("conn");
     this.text = $("conn-text");
     this.reconnect = $("reconnect");
+    this.retry = $("conn-retry"); // outside the live region: a countdown is not news
     this.banner = $("banner");
     this.bannerText = $("banner-text");
     this.announcer = $("announcer");
@@ -24,16 +25,18 @@ export class Status {
     clearInterval(this.countdown);
     this.box.dataset.state = s.state;
     this.reconnect.hidden = s.state !== "waiting";
+    this.retry.hidden = s.state !== "waiting";
     if (s.state === "open") {
       setText(this.text, `Connected · session ${s.session.slice(0, 8)}`);
       this.box.title = `session ${s.session}`;
     } else if (s.state === "connecting") {
       setText(this.text, s.attempt ? `Reconnecting (attempt ${s.attempt + 1})…` : "Connecting to the server…");
     } else {
+      setText(this.text, `Disconnected${s.code ? ` (${s.code})` : ""}`);
       const until = Date.now() + s.retryInMs;
       const tick = () => {
         const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
-        setText(this.text, `Disconnected${s.code ? ` (${s.code})` : ""} · retrying in ${left} s`);
+        setText(this.retry, `retrying in ${left} s`);
       };
       tick();
       this.countdown = setInterval(tick, 250);
@@ -56,7 +59,9 @@ export class Status {
       const q = this.queued;
       this.queued = [];
       this.lastSay = Date.now();
-      setText(this.announcer, q.length === 1 ? q[0] : `${q.length} updates. Last: ${q[q.length - 1]}`);
+      // Emptied first, so that the same message twice is read twice.
+      this.announcer.textContent = "";
+      setTimeout(() => (this.announcer.textContent = q.length === 1 ? q[0] : `${q.length} updates. Last: ${q[q.length - 1]}`), 50);
     }, wait);
   }
 }

@@ -14,7 +14,9 @@ import { $, clock, copyText, dateTime, h, setText } from "../dom.js";
 const ROW = 28; // px, collapsed row height; matches .tl-row in app.css
 const OVERSCAN = 8;
 export const KEEP = 50000; // entries kept in memory
+export const KEEP_BYTES = 64 << 20; // payload bytes kept in memory
 const DROP = 5000; // let go of this many at a time, so dropping is rare
+const COPY_MAX = 16 << 20; // characters one copy may produce
 
 export class Timeline {
   /** schedule() asks for a frame in which the caller will call render(). */
@@ -36,7 +38,8 @@ export class Timeline {
     this.expanded = []; // expanded entries, in view order
     this.rows = new Map(); // entry -> its row element, for the rows in the DOM
     this.total = 0; // entries ever added
-    this.dropped = 0; // entries let go to stay within KEEP
+    this.dropped = 0; // entries let go to stay within KEEP and KEEP_BYTES
+    this.bytes = 0; // payload bytes of the kept entries
     this.unseen = 0; // entries added while not following
     this.following = true;
     this.dirty = true;
@@ -80,12 +83,19 @@ export class Timeline {
   add(e) {
     this.all.push(e);
     this.total++;
+    if (e.bytes) this.bytes += e.bytes.length;
     if (this.passes(e)) {
       e.vi = this.viewBase + this.view.length;
       this.view.push(e);
       if (!this.following) this.unseen++;
     }
     if (this.all.length > KEEP + DROP) this.dropOldest(this.all.length - KEEP);
+    else if (this.bytes > KEEP_BYTES) {
+      // Drop the oldest until a quarter of the byte budget is free.
+      let k = 0, freed = 0;
+      while (k < this.all.length - 1 && this.bytes - freed > KEEP_BYTES * 0.75) freed += this.all[k++].bytes?.length || 0;
+      this.dropOldest(k);
+    }
     this.dirty = true;
   }
 
@@ -98,6 +108,7 @@ export class Timeline {
   dropOldest(k) {
     const gone = new Set(this.all.splice(0, k));
     this.dropped += k;
+    for (const e of gone) if (e.bytes) this.bytes -= e.bytes.length;
     // view is in the order of all, so the dropped ones are at its front.
     let v = 0;
     while (v < this.view.length && gone.has(this.view[v])) v++;
@@ -106,32 +117,34 @@ export class Timeline {
       const goneRows = this.view.splice(0, v);
       this.viewBase += v;
       this.expanded = this.expanded.filter((x) => !gone.has(x));
-      for (const e of goneRows) this.forget(e);
+      for (const e of goneRows) this.detach(e);
       if (!this.following) this.setTop(Math.max(0, this.scrollY - removedHeight));
     }
   }
 
-  forget(e) {
+  // detach takes an entry's row out of the DOM; the entry keeps its state.
+  detach(e) {
     const el = this.rows.get(e);
     if (el) el.remove();
     this.rows.delete(e);
-    e.open = false;
   }
 
+  /** Draws every row afresh: after a filter change, or when a new session makes rows "earlier". */
   rebuild() {
-    for (const e of this.rows.keys()) this.forget(e);
+    for (const e of [...this.rows.keys()]) this.detach(e);
     this.view = this.all.filter((e) => this.passes(e));
     this.viewBase = 0;
     this.view.forEach((e, i) => (e.vi = i));
-    this.expanded = this.expanded.filter((e) => this.view.includes(e));
+    this.expanded = this.view.filter((e) => e.open);
     this.unseen = 0;
     this.invalidate();
     if (this.following) this.lastSetTop = -1;
   }
 
   clear() {
-    for (const e of this.rows.keys()) this.forget(e);
+    for (const e of [...this.rows.keys()]) this.detach(e);
     this.all = [];
+    this.bytes = 0;
     this.view = [];
     this.expanded = [];
     this.viewBase = 0;
@@ -208,6 +221,8 @@ export class Timeline {
     const first = Math.max(0, this.indexAt(y) - OVERSCAN);
     const last = Math.min(n - 1, this.indexAt(y + viewH) + OVERSCAN);
     const keep = new Set();
+    const setsize = String(n);
+    let prev = null; // rows go into the DOM in list order, for Tab and screen readers
     for (let i = first; i <= last; i++) {
       const e = this.view[i];
       keep.add(e);
@@ -215,10 +230,15 @@ export class Timeline {
       if (!el) {
         el = this.row(e);
         this.rows.set(e, el);
-        this.list.append(el);
+        if (prev) prev.after(el);
+        else this.list.prepend(el);
       }
+      prev = el;
       const t = `translateY(${this.top(i)}px)`;
       if (el.style.transform !== t) el.style.transform = t;
+      const pos = String(i + 1);
+      if (el.getAttribute("aria-posinset") !== pos) el.setAttribute("aria-posinset", pos);
+      if (el.getAttribute("aria-setsize") !== setsize) el.setAttribute("aria-setsize", setsize);
     }
     for (const [e, el] of this.rows) {
       if (keep.has(e) || el.contains(document.activeElement)) continue;
@@ -271,10 +291,10 @@ export class Timeline {
 
   toggle(e) {
     e.open = !e.open;
-    if (e.open) {
+    if (e.open && !this.expanded.includes(e)) {
       this.expanded.push(e);
       this.expanded.sort((a, b) => a.vi - b.vi);
-    } else {
+    } else if (!e.open) {
       this.expanded = this.expanded.filter((x) => x !== e);
       e.extra = 0;
     }
@@ -329,17 +349,24 @@ export class Timeline {
 
   async copy(mode) {
     const lines = [];
+    let size = 0;
+    let cut = false;
     for (const e of this.view) {
+      if (size > COPY_MAX) {
+        cut = true;
+        break;
+      }
       if (mode === "text") {
         const t = e.ev.type === "note" ? clock(e.ev.t) : ((e.ev.t - this.store.t0) / 1e6).toFixed(6);
         lines.push(line(e, t));
       } else if (e.bytes) {
         lines.push(`#${e.sock} ${arrow(e.ev)} ${e.ev.op} ${byteCount(e.bytes.length)}: ${hex(e.bytes)}`);
-      }
+      } else continue;
+      size += lines[lines.length - 1].length;
     }
     try {
       await copyText(lines.join("\n") + (lines.length ? "\n" : ""));
-      this.announce(`Copied ${lines.length.toLocaleString("en-US")} ${mode === "text" ? "events as text" : "payloads as hex"}`);
+      this.announce(`Copied ${lines.length.toLocaleString("en-US")} ${mode === "text" ? "events as text" : "payloads as hex"}${cut ? ": the first 16 MiB of the view only; narrow it with the filters" : ""}`);
     } catch (err) {
       this.announce(`Could not copy: ${err.message}`);
     }
@@ -349,12 +376,14 @@ export class Timeline {
   syncSockets() {
     if (this.sockVersion === this.store.version) return;
     this.sockVersion = this.store.version;
+    const keys = [];
+    for (const s of this.store.sockets.values()) if (s.epoch === this.store.epoch) keys.push(s.key);
+    const sig = keys.join(" ");
+    if (sig === this.sockSig) return; // rebuilding would disturb an open dropdown
+    this.sockSig = sig;
     const cur = this.sockSel.value;
     const opts = [h("option", { value: "" }, "All sockets")];
-    for (const s of this.store.sockets.values()) {
-      if (s.epoch !== this.store.epoch) continue;
-      opts.push(h("option", { value: s.key }, `Socket ${s.id}`));
-    }
+    for (const k of keys) opts.push(h("option", { value: k }, `Socket ${this.store.sockets.get(k).id}`));
     this.sockSel.replaceChildren(...opts);
     this.sockSel.value = [...this.sockSel.options].some((o) => o.value === cur) ? cur : "";
     if (this.sockSel.value !== cur) {
