@@ -69,7 +69,7 @@ func TestPageLooks(t *testing.T) {
 		if traffic < 200 {
 			t.Errorf("at %dx%d the traffic list is %d px high", size[0], size[1], traffic)
 		}
-		p.shot(fmt.Sprintf("00-size-%dx%d", size[0], size[1]))
+		p.shotFull(fmt.Sprintf("00-size-%dx%d", size[0], size[1]))
 	}
 
 	// Keyboard: Tab from the top reaches the main controls, each with a

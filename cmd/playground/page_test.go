@@ -102,9 +102,18 @@ func (p *pageT) waitText(target browsertest.Target, re string) string {
 	return ""
 }
 
-// shot saves a screenshot as a test artifact: in $PLAYGROUND_ARTIFACTS, or
-// artifacts/screenshots at the top of the repository (ignored by git).
-func (p *pageT) shot(name string) {
+// shot saves a screenshot of the window as a test artifact: in
+// $PLAYGROUND_ARTIFACTS, or artifacts/screenshots at the top of the
+// repository (ignored by git).
+func (p *pageT) shot(name string) { p.capture(name, chromedp.CaptureScreenshot) }
+
+// shotFull saves the whole page, beyond the window. (It resizes the page
+// while it captures, which moves scroll positions: use it last.)
+func (p *pageT) shotFull(name string) {
+	p.capture(name, func(buf *[]byte) chromedp.Action { return chromedp.FullScreenshot(buf, 100) })
+}
+
+func (p *pageT) capture(name string, how func(*[]byte) chromedp.Action) {
 	dir := os.Getenv("PLAYGROUND_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "artifacts", "screenshots")
@@ -116,7 +125,7 @@ func (p *pageT) shot(name string) {
 	var buf []byte
 	ctx, cancel := context.WithTimeout(p.b.Ctx, 10*time.Second)
 	defer cancel()
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&buf, 100)); err != nil {
+	if err := chromedp.Run(ctx, how(&buf)); err != nil {
 		p.t.Logf("screenshot %s: %v", name, err)
 		return
 	}
@@ -147,6 +156,25 @@ next:
 	if len(p.dialogs) > 0 {
 		p.t.Errorf("the page opened dialogs: %q", p.dialogs)
 	}
+}
+
+// followsLatest checks that the traffic view shows its newest event, as it
+// should while following.
+func (p *pageT) followsLatest() {
+	p.t.Helper()
+	var ok bool
+	js := `(() => { const s = document.getElementById("tl-scroll"); return s.scrollTop + s.clientHeight >= s.scrollHeight - 2; })()`
+	for range 40 {
+		p.run(chromedp.Evaluate(js, &ok))
+		if ok {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	var st string
+	p.run(chromedp.Evaluate(`(() => { const s = document.getElementById("tl-scroll"); return s.scrollTop + " + " + s.clientHeight + " of " + s.scrollHeight; })()`, &st))
+	p.shot("failure-follow-" + p.t.Name())
+	p.t.Errorf("the traffic view is not at its newest event while following: scrolled %s", st)
 }
 
 // closedPort is a loopback TCP port nothing listens on: the kernel's pick,
@@ -245,6 +273,7 @@ func TestPageTCP(t *testing.T) {
 		p.run(browsertest.Click(row)) // collapse
 	}
 	p.waitText(card(3), `Received\s*15 bytes in 3 reads`)
+	p.followsLatest()
 	p.waitText(card(2), `Sent\s*15 bytes in 3 sends`)
 	p.shot("02-tcp-bytes")
 
@@ -411,6 +440,7 @@ func TestPageReconnect(t *testing.T) {
 	}
 	p.waitText(card(1), `closed by the server: the session ended`)
 	p.waitText(q("status", "Send progress"), `^Stopped after \d+ of 1000`)
+	p.followsLatest()
 	p.shot("07-disconnected")
 
 	startProgram(t, "-addr", addr, "-echo-port", "-1")
