@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"os"
@@ -543,13 +544,7 @@ func logProfile(b *testing.B, p *profiler.Profile) {
 		longest = cur
 	}
 	top := func(m map[string]time.Duration, of time.Duration) string {
-		keys := slices.SortedFunc(func(yield func(string) bool) {
-			for k := range m {
-				if !yield(k) {
-					return
-				}
-			}
-		}, func(x, y string) int { return cmp.Compare(m[y], m[x]) })
+		keys := largestFirst(m)
 		var s strings.Builder
 		for _, k := range keys[:min(15, len(keys))] {
 			fmt.Fprintf(&s, "\n  %7.1f ms %5.1f%%  %s", float64(m[k].Microseconds())/1000, 100*float64(m[k])/math.Max(1, float64(of)), k)
@@ -750,13 +745,7 @@ func (r *traceRecorder) report(b *testing.B) {
 	}
 	// top lists the k largest of m, with n's counts or cpu's times.
 	top := func(m map[string]float64, n map[string]int, cpu map[string]float64, k int) string {
-		keys := slices.SortedFunc(func(yield func(string) bool) {
-			for k := range m {
-				if !yield(k) {
-					return
-				}
-			}
-		}, func(x, y string) int { return cmp.Compare(m[y], m[x]) })
+		keys := largestFirst(m)
 		var s strings.Builder
 		for _, key := range keys[:min(k, len(keys))] {
 			switch {
@@ -875,4 +864,9 @@ func (s schedStat) String() string {
 		return "the renderer's main thread was not found in /proc"
 	}
 	return fmt.Sprintf("of the renderer main thread's runnable time spent waiting for a CPU (%.1f s running, %.1f s waiting)", s.run.Seconds(), s.wait.Seconds())
+}
+
+// largestFirst is m's keys, the largest value first.
+func largestFirst[V cmp.Ordered](m map[string]V) []string {
+	return slices.SortedFunc(maps.Keys(m), func(x, y string) int { return cmp.Compare(m[y], m[x]) })
 }
