@@ -66,6 +66,7 @@ func TestPageLooks(t *testing.T) {
 		if overflow > 0 {
 			t.Errorf("at %dx%d the page is %d px wider than the window", size[0], size[1], overflow)
 		}
+		t.Logf("%dx%d: traffic list %d px", size[0], size[1], traffic)
 		if traffic < 200 {
 			t.Errorf("at %dx%d the traffic list is %d px high", size[0], size[1], traffic)
 		}
