@@ -135,7 +135,7 @@ func Index(d PageData) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if len(d.Services) == 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<p class=\"hint\">No built-in services are running (they were turned off with <code>-no-echo</code>).</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<p class=\"hint\">No built-in services are running (they were turned off with <code>-no-services</code>).</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -144,197 +144,184 @@ func Index(d PageData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			for _, s := range d.Services {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<li class=\"service\"><span class=\"service-name\">")
+			for _, g := range groupServices(d.Services) {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<li class=\"service\"><div class=\"service-head\"><span class=\"service-name\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var9 string
-				templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(s.Name)
+				templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(g.Name)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 79, Col: 45}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 80, Col: 46}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, " <span class=\"proto\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</span> <code>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var10 string
-				templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(strings.ToUpper(s.Proto))
+				templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(g.Addr)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 79, Col: 94}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 81, Col: 25}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</span></span> <code>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</code></div><p class=\"hint service-about\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var11 string
-				templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(s.Addr)
+				templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(g.About)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 80, Col: 24}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 83, Col: 49}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</code> <button type=\"button\" class=\"btn small\" data-service-proto=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</p><div class=\"service-buttons\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				var templ_7745c5c3_Var12 string
-				templ_7745c5c3_Var12, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Proto).Resolve(ctx)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 84, Col: 39}
+				for _, s := range g.Items {
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "<button type=\"button\" class=\"btn small\" data-service-proto=\"")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					var templ_7745c5c3_Var12 string
+					templ_7745c5c3_Var12, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Proto).Resolve(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 89, Col: 41}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var12)
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "\" data-service-addr=\"")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					var templ_7745c5c3_Var13 string
+					templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Addr).Resolve(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 90, Col: 39}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var13)
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\" aria-label=\"")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					var templ_7745c5c3_Var14 string
+					templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Name + " " + serviceButton(s) + " " + s.Addr).Resolve(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 91, Col: 97}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "\" title=\"")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					var templ_7745c5c3_Var15 string
+					templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Addr).Resolve(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 92, Col: 52}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var15)
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "\">")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					var templ_7745c5c3_Var16 string
+					templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(serviceButton(s))
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 93, Col: 31}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</button>")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
 				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var12)
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "\" data-service-addr=\"")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var13 string
-				templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Addr).Resolve(ctx)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 85, Col: 37}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var13)
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "\" aria-label=\"")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var14 string
-				templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Name + " " + strings.ToUpper(s.Proto) + " " + s.Addr).Resolve(ctx)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 86, Col: 103}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\" title=\"")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var15 string
-				templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.About).Resolve(ctx)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 87, Col: 26}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var15)
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "\">")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var16 string
-				templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(serviceAction(s))
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 88, Col: 29}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "</button></li>")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</ul><ul class=\"service-abouts hint\">")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			for _, a := range abouts(d.Services) {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<li>")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var17 string
-				templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(a)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 94, Col: 16}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "</li>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</div></li>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "</ul>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "</ul>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "</section><section class=\"panel sockets\" aria-labelledby=\"sockets-h\"><div class=\"panel-head\"><h2 id=\"sockets-h\">Sockets</h2><button type=\"button\" id=\"clear-closed\" class=\"btn small ghost\" disabled>Remove closed</button></div><p id=\"cards-empty\" class=\"hint empty\">No sockets yet. Open one above, or connect to a built-in service.</p><div id=\"cards\" class=\"cards\"></div></section></div><div class=\"col col-traffic\"><section class=\"panel timeline\" aria-labelledby=\"timeline-h\"><div class=\"panel-head\"><h2 id=\"timeline-h\">Traffic</h2><span id=\"tl-count\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Event count\">0 events</span></div><div class=\"tl-toolbar\" role=\"group\" aria-label=\"Traffic view\"><label class=\"field inline\"><span>Socket</span> <select id=\"tl-sock\"><option value=\"\">All sockets</option></select></label><fieldset class=\"tl-kinds\"><legend class=\"sr-only\">Show</legend> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"data\" checked> Data</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"calls\" checked> Calls</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"states\" checked> States</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"errors\" checked> Errors</label></fieldset><div class=\"tl-buttons\"><button type=\"button\" id=\"tl-follow\" class=\"btn small\" aria-pressed=\"true\">Pause</button> <button type=\"button\" id=\"tl-copy-text\" class=\"btn small ghost\">Copy as text</button> <button type=\"button\" id=\"tl-copy-hex\" class=\"btn small ghost\">Copy as hex</button> <button type=\"button\" id=\"tl-clear\" class=\"btn small ghost\">Clear</button></div></div><div class=\"tl-head\" aria-hidden=\"true\"><span>Time</span><span>Socket</span><span></span><span>Event</span><span class=\"num\">Bytes</span><span>Payload or detail</span></div><div id=\"tl-scroll\" class=\"tl-scroll\" tabindex=\"-1\"><div id=\"tl-list\" class=\"tl-list\" role=\"list\" aria-label=\"Events\"></div></div><div class=\"tl-foot\"><span id=\"tl-dropped\" class=\"hint\"></span> <button type=\"button\" id=\"tl-jump\" class=\"btn small\" hidden>Jump to latest</button></div></section><section class=\"panel composer\" aria-labelledby=\"composer-h\"><h2 id=\"composer-h\" class=\"sr-only\">Send</h2><form id=\"composer\" novalidate><div class=\"composer-row\"><label class=\"field grow\"><span>From socket</span> <select id=\"send-sock\" name=\"sock\" disabled><option value=\"\">No socket can send yet</option></select></label> <label class=\"field udp-only\" hidden><span>To host</span> <input id=\"send-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port udp-only\" hidden><span>To port</span> <input id=\"send-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\"></label><fieldset class=\"formats\"><legend>Format</legend> <label><input type=\"radio\" name=\"format\" value=\"text\" checked> Text</label> <label><input type=\"radio\" name=\"format\" value=\"hex\"> Hex</label> <label><input type=\"radio\" name=\"format\" value=\"escaped\"> Text with escapes</label></fieldset><label class=\"field\"><span>Line ending</span> <select id=\"send-eol\" name=\"eol\"><option value=\"\">None</option> <option value=\"lf\">\\n (LF)</option> <option value=\"crlf\">\\r\\n (CRLF)</option></select></label></div><div class=\"message-row\"><label class=\"field grow\"><span>Message</span> <textarea id=\"payload\" name=\"payload\" rows=\"2\" spellcheck=\"false\" autocomplete=\"off\" aria-describedby=\"preview payload-help\"></textarea></label><div class=\"send-side\"><div class=\"repeat\"><label class=\"field small-num\"><span>Repeat</span> <input id=\"send-count\" name=\"count\" type=\"number\" min=\"1\" max=\"100000\" value=\"1\"></label> <label class=\"field small-num\"><span>Every (ms)</span> <input id=\"send-every\" name=\"every\" type=\"number\" min=\"0\" max=\"3600000\" value=\"1000\"></label></div><div class=\"send-buttons\"><button type=\"button\" id=\"send-stop\" class=\"btn\" hidden>Stop</button> <button type=\"submit\" id=\"send-submit\" class=\"btn primary\" disabled>Send</button></div></div></div><div class=\"preview-row\"><output id=\"preview\" class=\"preview\" for=\"payload\" aria-live=\"off\" aria-label=\"Bytes to send\">0 bytes</output> <span id=\"send-progress\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Send progress\"></span></div><p id=\"payload-help\" class=\"hint\">Enter sends · Shift+Enter: new line · ↑ ↓: earlier messages · escapes: \\r \\n \\t \\0 \\\\ \\xNN</p></form></section></div></main><footer class=\"foot\"><p>Version ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "</section><section class=\"panel sockets\" aria-labelledby=\"sockets-h\"><div class=\"panel-head\"><h2 id=\"sockets-h\">Sockets</h2><button type=\"button\" id=\"clear-closed\" class=\"btn small ghost\" disabled>Remove closed</button></div><p id=\"cards-empty\" class=\"hint empty\">No sockets yet. Open one above, or connect to a built-in service.</p><div id=\"cards\" class=\"cards\"></div></section></div><div class=\"col col-traffic\"><section class=\"panel timeline\" aria-labelledby=\"timeline-h\"><div class=\"panel-head\"><h2 id=\"timeline-h\">Traffic</h2><span id=\"tl-count\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Event count\">0 events</span></div><div class=\"tl-toolbar\" role=\"group\" aria-label=\"Traffic view\"><label class=\"field inline\"><span>Socket</span> <select id=\"tl-sock\"><option value=\"\">All sockets</option></select></label><fieldset class=\"tl-kinds\"><legend class=\"sr-only\">Show</legend> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"data\" checked> Data</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"calls\" checked> Calls</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"states\" checked> States</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"errors\" checked> Errors</label></fieldset><div class=\"tl-buttons\"><button type=\"button\" id=\"tl-follow\" class=\"btn small\" aria-pressed=\"true\">Pause</button> <button type=\"button\" id=\"tl-copy-text\" class=\"btn small ghost\">Copy as text</button> <button type=\"button\" id=\"tl-copy-hex\" class=\"btn small ghost\">Copy as hex</button> <button type=\"button\" id=\"tl-clear\" class=\"btn small ghost\">Clear</button></div></div><div class=\"tl-head\" aria-hidden=\"true\"><span>Time</span><span>Socket</span><span></span><span>Event</span><span class=\"num\">Bytes</span><span>Payload or detail</span></div><div id=\"tl-scroll\" class=\"tl-scroll\" tabindex=\"-1\"><p id=\"tl-empty\" class=\"hint tl-empty\">Every call, byte, state change and error of your sockets appears here, live.</p><div id=\"tl-list\" class=\"tl-list\" role=\"list\" aria-label=\"Events\"></div></div><div class=\"tl-foot\"><span id=\"tl-dropped\" class=\"hint\"></span> <button type=\"button\" id=\"tl-jump\" class=\"btn small\" hidden>Jump to latest</button></div></section><section class=\"panel composer\" aria-labelledby=\"composer-h\"><h2 id=\"composer-h\" class=\"sr-only\">Send</h2><form id=\"composer\" novalidate><div class=\"composer-row\"><label class=\"field grow\"><span>From socket</span> <select id=\"send-sock\" name=\"sock\" disabled><option value=\"\">No socket can send yet</option></select></label> <label class=\"field udp-only\" hidden><span>To host</span> <input id=\"send-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port udp-only\" hidden><span>To port</span> <input id=\"send-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\"></label><fieldset class=\"formats\"><legend>Format</legend> <label><input type=\"radio\" name=\"format\" value=\"text\" checked> Text</label> <label><input type=\"radio\" name=\"format\" value=\"hex\"> Hex</label> <label><input type=\"radio\" name=\"format\" value=\"escaped\"> Text with escapes</label></fieldset><label class=\"field\"><span>Line ending</span> <select id=\"send-eol\" name=\"eol\"><option value=\"\">None</option> <option value=\"lf\">\\n (LF)</option> <option value=\"crlf\">\\r\\n (CRLF)</option></select></label></div><div class=\"message-row\"><label class=\"field grow\"><span>Message</span> <textarea id=\"payload\" name=\"payload\" rows=\"2\" spellcheck=\"false\" autocomplete=\"off\" aria-describedby=\"preview payload-help\"></textarea></label><div class=\"send-side\"><div class=\"repeat\"><label class=\"field small-num\"><span>Repeat</span> <input id=\"send-count\" name=\"count\" type=\"number\" min=\"1\" max=\"100000\" value=\"1\"></label> <label class=\"field small-num\"><span>Every (ms)</span> <input id=\"send-every\" name=\"every\" type=\"number\" min=\"0\" max=\"3600000\" value=\"1000\"></label></div><div class=\"send-buttons\"><button type=\"button\" id=\"send-stop\" class=\"btn\" hidden>Stop</button> <button type=\"submit\" id=\"send-submit\" class=\"btn primary\" disabled>Send</button></div></div></div><div class=\"preview-row\"><output id=\"preview\" class=\"preview\" for=\"payload\" aria-live=\"off\" aria-label=\"Bytes to send\">0 bytes</output> <span id=\"send-progress\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Send progress\"></span></div><p id=\"payload-help\" class=\"hint\">Enter sends · Shift+Enter: new line · ↑ ↓: earlier messages · escapes: \\r \\n \\t \\0 \\\\ \\xNN</p></form></section></div></main><footer class=\"foot\"><p>Version ")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var17 string
+		templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(d.Version)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 215, Col: 24}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, " · protocol <code>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var18 string
-		templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(d.Version)
+		templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Protocol)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 212, Col: 24}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 215, Col: 64}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, " · protocol <code>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</code> over <code>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var19 string
-		templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Protocol)
+		templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.WebSocketPath)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 212, Col: 64}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 215, Col: 109}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "</code> over <code>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "</code> (subprotocol <code>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var20 string
-		templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.WebSocketPath)
+		templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Subprotocol)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 212, Col: 109}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 216, Col: 46}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var20))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</code> (subprotocol <code>")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		var templ_7745c5c3_Var21 string
-		templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Subprotocol)
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 213, Col: 46}
-		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</code>) · every socket is real and lives on this server's host.</p></footer></body></html>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</code>) · every socket is real and lives on this server's host.</p></footer></body></html>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -350,19 +337,14 @@ func serviceAction(s Service) string {
 	return "Connect"
 }
 
-// abouts is each distinct service description once, with what it names.
-func abouts(ss []Service) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, s := range ss {
-		key := s.Name + " " + s.Proto
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		out = append(out, s.Name+" "+strings.ToUpper(s.Proto)+": "+s.About)
+// serviceButton is a service button's short text: its protocol, and the
+// address family when it is IPv6.
+func serviceButton(s Service) string {
+	t := strings.ToUpper(s.Proto)
+	if strings.HasPrefix(s.Addr, "[") {
+		t += " IPv6"
 	}
-	return out
+	return t
 }
 
 // defaultConnectPort is the TCP echo's port, so that "Connect" works at once.

@@ -1,5 +1,10 @@
 package web
 
+import (
+	"slices"
+	"strings"
+)
+
 // Service is a built-in practice server shown on the page.
 type Service struct {
 	Name  string `json:"name"`
@@ -22,4 +27,45 @@ type PageConfig struct {
 	WebSocketPath string `json:"ws_path"`
 	Subprotocol   string `json:"subprotocol"`
 	Protocol      string `json:"protocol"`
+}
+
+// ServiceGroup is one service by name, with its TCP and UDP listeners on
+// each address family.
+type ServiceGroup struct {
+	Name  string
+	Addr  string // the first listener's address, to show
+	About string // what it teaches; TCP's and UDP's when they differ
+	Items []Service
+}
+
+// groupServices groups services by name, in the order they came.
+func groupServices(ss []Service) []ServiceGroup {
+	var out []ServiceGroup
+	index := map[string]int{}
+	for _, s := range ss {
+		i, ok := index[s.Name]
+		if !ok {
+			i = len(out)
+			index[s.Name] = i
+			out = append(out, ServiceGroup{Name: s.Name, Addr: s.Addr})
+		}
+		g := &out[i]
+		g.Items = append(g.Items, s)
+	}
+	for i := range out {
+		g := &out[i]
+		var abouts []string
+		for _, s := range g.Items {
+			about := strings.ToUpper(s.Proto) + ": " + s.About
+			if !slices.Contains(abouts, about) {
+				abouts = append(abouts, about)
+			}
+		}
+		if len(abouts) == 1 {
+			g.About = g.Items[0].About // one protocol: no need to name it
+		} else {
+			g.About = strings.Join(abouts, " ")
+		}
+	}
+	return out
 }

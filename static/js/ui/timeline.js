@@ -31,6 +31,7 @@ export class Timeline {
     this.jumpBtn = $("tl-jump");
     this.followBtn = $("tl-follow");
     this.sockSel = $("tl-sock");
+    this.emptyEl = $("tl-empty");
 
     this.all = []; // every kept entry, oldest first
     this.view = []; // the entries that pass the filter
@@ -263,6 +264,7 @@ export class Timeline {
     let text = `${this.total.toLocaleString("en-US")} events`;
     if (this.view.length !== this.all.length) text += ` · ${this.view.length.toLocaleString("en-US")} shown`;
     setText(this.countEl, text);
+    if (this.emptyEl.hidden !== this.total > 0) this.emptyEl.hidden = this.total > 0;
     setText(this.droppedEl, this.dropped ? `${this.dropped.toLocaleString("en-US")} older events scrolled out (the page keeps the latest ${KEEP.toLocaleString("en-US")})` : "");
     const jump = !this.following;
     if (this.jumpBtn.hidden === jump) this.jumpBtn.hidden = !jump;
