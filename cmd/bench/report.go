@@ -47,7 +47,7 @@ func (r *report) printHeader(w io.Writer) {
 	fmt.Fprintf(tw, "  CPU\t%s\n", s.cpuModel)
 	fmt.Fprintf(tw, "  Open files (bench)\t%s\n", s.openFiles)
 	fmt.Fprintf(tw, "  Echo server\t%s, in the bench process\n", r.echoAddr)
-	fmt.Fprintf(tw, "  Playground server\ta child process: server.Run on 127.0.0.1:0, NoEcho, %s\n", r.serverConfig())
+	fmt.Fprintf(tw, "  Playground server\ta child process: server.Run on 127.0.0.1:0, no built-in services, %s\n", r.serverConfig())
 	tw.Flush()
 	fmt.Fprintln(w)
 }

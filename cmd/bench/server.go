@@ -68,10 +68,10 @@ func serverMain(args []string) error {
 		cancel() // stdin closed: the bench is gone
 	}()
 	cfg := server.Config{
-		Addr:   "127.0.0.1:0",
-		NoEcho: true,
-		Limits: session.Limits{Window: *window},
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Addr:     "127.0.0.1:0",
+		Services: server.Services{None: true},
+		Limits:   session.Limits{Window: *window},
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
 	return server.Run(ctx, cfg, out)
 }

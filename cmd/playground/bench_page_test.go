@@ -74,7 +74,7 @@ func BenchmarkPageTraffic(b *testing.B) {
 
 func benchPageTraffic(b *testing.B) {
 	b.StopTimer()
-	base, stop := startProgram(b, "-addr", "127.0.0.1:0", "-echo-port", "-1")
+	base, stop := startProgram(b, "-addr", "127.0.0.1:0", "-services", "free")
 	defer stop()
 	browser := browsertest.Start(b, 4*time.Minute)
 	ctx := browser.Ctx

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,7 +23,7 @@ import (
 // (with cards, traffic and an error on screen), the theme toggle works and
 // the controls are reachable by keyboard with a visible focus.
 func TestPageLooks(t *testing.T) {
-	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-echo-port", "-1")
+	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free")
 	p := openPage(t, base)
 	var services int
 	p.run(browsertest.Count(q("button", "~Connect echo TCP"), &services))
@@ -75,9 +76,11 @@ func TestPageLooks(t *testing.T) {
 
 	// Keyboard: Tab from the top reaches the main controls, each with a
 	// visible focus ring.
-	p.run(chromedp.Evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`, nil))
+	// Start from the top: the skip link is the first stop.
+	p.run(chromedp.Evaluate(`document.activeElement.blur(); window.scrollTo(0, 0); document.querySelector(".skip").focus()`, nil))
+	want := []string{"theme", "open-host", "open-port", "open-submit", "payload", "tl-follow", "tl-clear"}
 	reached := map[string]bool{}
-	for range 60 {
+	for range 200 {
 		p.run(chromedp.ActionFunc(func(ctx context.Context) error {
 			if err := input.DispatchKeyEvent(input.KeyDown).WithKey("Tab").WithCode("Tab").WithWindowsVirtualKeyCode(9).Do(ctx); err != nil {
 				return err
@@ -91,11 +94,14 @@ func TestPageLooks(t *testing.T) {
 		}
 		p.run(chromedp.Evaluate(`(() => { const e = document.activeElement; const s = getComputedStyle(e); return { id: e.id || e.textContent.trim().slice(0, 30), outline: s.outlineStyle + " " + s.outlineWidth, tag: e.tagName }; })()`, &f))
 		reached[f.ID] = true
+		if !slices.ContainsFunc(want, func(id string) bool { return !reached[id] }) {
+			break
+		}
 		if f.Tag != "BODY" && (strings.HasPrefix(f.Outline, "none") || strings.HasSuffix(f.Outline, " 0px")) {
 			t.Errorf("%s %q has focus but no visible focus ring (%s)", f.Tag, f.ID, f.Outline)
 		}
 	}
-	for _, id := range []string{"theme", "open-host", "open-port", "open-submit", "tl-follow", "tl-clear"} {
+	for _, id := range want {
 		if !reached[id] {
 			t.Errorf("Tab never reached #%s; reached %v", id, reached)
 		}
@@ -162,7 +168,7 @@ const contrastJS = `(() => {
 // input, the same bytes or an error in both. What the preview shows is then
 // what the protocol's own spellings would send.
 func TestPagePayloadRules(t *testing.T) {
-	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-no-echo")
+	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "none")
 	p := openPage(t, base)
 	inputs := []string{"", " ", "00", "0", "000", "0g", "48 65 6C\n6c 6f", "\t0a\r\n0D ", "0x41", "ff FF", "안", `\r\n\t\0\\`, `\x41\x4a\x4A`, `\x4`, `\x4g`, `\`, `a\`, `\q`, `\u0041`, "héllo 안녕", `\\x41`, `\x00\xff`}
 	rnd := rand.New(rand.NewPCG(1, 2))

@@ -11,10 +11,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/socketplayground/playground/internal/server"
+	"github.com/socketplayground/playground/internal/services"
 	"github.com/socketplayground/playground/internal/session"
 )
 
@@ -57,8 +60,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logLevel := fs.String("log-level", env("PLAYGROUND_LOG_LEVEL", "info"), "log level: debug, info, warn, error (PLAYGROUND_LOG_LEVEL)")
 	fs.StringVar(&cfg.Addr, "addr", env("PLAYGROUND_ADDR", server.DefaultAddr), "HTTP listen address (PLAYGROUND_ADDR)")
 	fs.StringVar(&cfg.Mode, "mode", env("PLAYGROUND_MODE", "local"), "local; hosted comes later (PLAYGROUND_MODE)")
-	fs.IntVar(&cfg.EchoPort, "echo-port", envInt("PLAYGROUND_ECHO_PORT", server.DefaultEchoPort), "port of the built-in TCP and UDP echo services on loopback (PLAYGROUND_ECHO_PORT)")
-	fs.BoolVar(&cfg.NoEcho, "no-echo", envBool("PLAYGROUND_NO_ECHO"), "do not start the built-in echo services (PLAYGROUND_NO_ECHO)")
+	svcSpec := fs.String("services", env("PLAYGROUND_SERVICES", ""), `built-in services on loopback: comma-separated name=port (0: off, -1: a free port), "free" (every one on a free port) or "none"; e.g. "chat=9000,http=0" (PLAYGROUND_SERVICES)`)
+	noServices := fs.Bool("no-services", envBool("PLAYGROUND_NO_SERVICES"), "start no built-in services (PLAYGROUND_NO_SERVICES)")
+	echoPort := fs.Int("echo-port", envInt("PLAYGROUND_ECHO_PORT", 0), "port of the TCP and UDP echo services: -services echo=PORT (PLAYGROUND_ECHO_PORT)")
 	fs.IntVar(&cfg.Limits.MaxSockets, "max-sockets", envInt("PLAYGROUND_MAX_SOCKETS", d.MaxSockets), "open sockets per session (PLAYGROUND_MAX_SOCKETS)")
 	fs.IntVar(&cfg.Limits.MaxSend, "max-send", envInt("PLAYGROUND_MAX_SEND", d.MaxSend), "bytes per send or sendto (PLAYGROUND_MAX_SEND)")
 	fs.IntVar(&cfg.MaxMessage, "max-message", envInt("PLAYGROUND_MAX_MESSAGE", 3<<20), "bytes per WebSocket message (PLAYGROUND_MAX_MESSAGE)")
@@ -68,10 +72,50 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	svcs, err := parseServices(*svcSpec)
+	if err != nil {
+		return fmt.Errorf("-services: %w", err)
+	}
+	if *echoPort != 0 {
+		svcs.Ports["echo"] = *echoPort
+	}
+	svcs.None = svcs.None || *noServices
+	cfg.Services = svcs
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	return server.Run(ctx, cfg, stdout)
+}
+
+// parseServices reads -services: "name=port,…", "free" or "none".
+func parseServices(spec string) (server.Services, error) {
+	svcs := server.Services{Ports: map[string]int{}}
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		switch item {
+		case "":
+			continue
+		case "free":
+			svcs.Free = true
+			continue
+		case "none":
+			svcs.None = true
+			continue
+		}
+		name, port, ok := strings.Cut(item, "=")
+		if !ok {
+			return svcs, fmt.Errorf("%q: want name=port, free or none", item)
+		}
+		if !slices.Contains(services.Names, name) {
+			return svcs, fmt.Errorf("%q: no service is called %q (there are %s)", item, name, strings.Join(services.Names, ", "))
+		}
+		n, err := strconv.Atoi(port)
+		if err != nil || n < -1 || n > 65535 {
+			return svcs, fmt.Errorf("%q: the port must be 1 to 65535, 0 (off) or -1 (a free port)", item)
+		}
+		svcs.Ports[name] = n
+	}
+	return svcs, nil
 }

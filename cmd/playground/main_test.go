@@ -77,7 +77,7 @@ func get(t *testing.T, url string) (*http.Response, string) {
 // talks to the built-in echo, and a graceful shutdown that tells the
 // browser why, closes the session's sockets and leaves no goroutine.
 func TestProgram(t *testing.T) {
-	base, stop := startProgram(t, "-addr", "127.0.0.1:0", "-echo-port", "-1")
+	base, stop := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free")
 	if resp, body := get(t, base+"/healthz"); resp.StatusCode != 200 || body != "ok\n" {
 		t.Fatalf("/healthz: %d %q", resp.StatusCode, body)
 	}
@@ -177,7 +177,7 @@ func readJSON(t *testing.T, ctx context.Context, ws *websocket.Conn, v any) {
 }
 
 func TestFlagsAndEnvironment(t *testing.T) {
-	env := map[string]string{"PLAYGROUND_ADDR": "127.0.0.1:0", "PLAYGROUND_NO_ECHO": "true"}
+	env := map[string]string{"PLAYGROUND_ADDR": "127.0.0.1:0", "PLAYGROUND_SERVICES": "none"}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -192,14 +192,14 @@ func TestFlagsAndEnvironment(t *testing.T) {
 	}
 	resp, page := get(t, strings.TrimSpace(line[strings.Index(line, "http"):]))
 	if resp.StatusCode != 200 || !strings.Contains(page, "No built-in services") {
-		t.Errorf("PLAYGROUND_NO_ECHO not used: the page lists services")
+		t.Errorf("PLAYGROUND_SERVICES=none not used: the page lists services")
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 
-	for _, args := range [][]string{{"-mode", "public"}, {"-log-level", "loud"}, {"stray"}, {"-nope"}} {
+	for _, args := range [][]string{{"-mode", "public"}, {"-log-level", "loud"}, {"stray"}, {"-nope"}, {"-services", "nope=1"}, {"-services", "echo=x"}, {"-services", "echo=70000"}, {"-services", "echo"}} {
 		if err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded, want an error", args)
 		}

@@ -231,7 +231,7 @@ func (p *pageT) localPort(n int) string {
 // connected to it, text, Korean and hex sent and seen on the accepted
 // connection with the right counts and hex, then half-close and close.
 func TestPageTCP(t *testing.T) {
-	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-echo-port", "-1")
+	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free")
 	p := openPage(t, base)
 	p.shot("01-empty")
 
@@ -309,7 +309,7 @@ func TestPageTCP(t *testing.T) {
 // TestPageUDP: two UDP sockets, a datagram from one to the other, seen with
 // the sender's address.
 func TestPageUDP(t *testing.T) {
-	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-echo-port", "-1")
+	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free")
 	p := openPage(t, base)
 	p.open("UDP socket", "127.0.0.1", "0")
 	a := p.localPort(1)
@@ -334,7 +334,7 @@ func TestPageUDP(t *testing.T) {
 // typo in hex is explained before anything is sent, and payloads that
 // look like HTML stay text.
 func TestPageErrors(t *testing.T) {
-	base, _ := startProgram(t, "-addr", "127.0.0.1:0")
+	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free")
 	p := openPage(t, base)
 
 	closed := closedPort(t)
@@ -414,7 +414,7 @@ func TestPageReconnect(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	base, stop := startProgram(t, "-addr", addr, "-echo-port", "-1")
+	base, stop := startProgram(t, "-addr", addr, "-services", "free")
 	p := openPage(t, base)
 	p.open("TCP server", "127.0.0.1", "0")
 	p.waitText(card(1), `listening`)
@@ -443,7 +443,7 @@ func TestPageReconnect(t *testing.T) {
 	p.followsLatest()
 	p.shot("07-disconnected")
 
-	startProgram(t, "-addr", addr, "-echo-port", "-1")
+	startProgram(t, "-addr", addr, "-services", "free")
 	p.waitText(q("status", "Connection to the server"), `Connected · session`)
 	p.waitText(q("status", "Session news"), `Reconnected: this is a new session`)
 	// The new session works: socket ids start again at 1.
@@ -461,7 +461,7 @@ func TestPageReconnect(t *testing.T) {
 // with code 1006 and reconnects by itself. The page is loaded through a TCP
 // relay on loopback, which the test cuts.
 func TestPageNetworkDrop(t *testing.T) {
-	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-echo-port", "-1")
+	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free")
 	relay := startRelay(t, strings.TrimPrefix(base, "http://"))
 	p := openPage(t, "http://"+relay.addr)
 	p.open("UDP socket", "127.0.0.1", "0")
@@ -535,7 +535,7 @@ func (r *relay) cut() {
 // Shift+Enter, the ↑/↓ history, repeat, and the timeline's filter, pause
 // and copy.
 func TestPageComposer(t *testing.T) {
-	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-echo-port", "-1")
+	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free")
 	p := openPage(t, base)
 	p.run(
 		browser.SetPermission(&browser.PermissionDescriptor{Name: "clipboard-read"}, browser.PermissionSettingGranted).WithOrigin(base),

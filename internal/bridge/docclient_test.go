@@ -256,7 +256,7 @@ func TestDocClientInBrowser(t *testing.T) {
 		"echo.playground.test.": {netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")},
 	})
 
-	set, err := services.Start(services.Config{})
+	set, err := services.Start(services.Config{FreePorts: true, Ports: echoOnly()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestUDP(t *testing.T) {
 
 // TestBuiltinEcho: the hello announces the echo services, and both answer.
 func TestBuiltinEcho(t *testing.T) {
-	svcs, err := services.Start(services.Config{})
+	svcs, err := services.Start(services.Config{FreePorts: true, Ports: echoOnly()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,4 +107,15 @@ func TestUDPFromRealPeer(t *testing.T) {
 	if err != nil || string(buf[:n]) != "ok\r\n" {
 		t.Fatalf("peer read %q, %v", buf[:n], err)
 	}
+}
+
+// echoOnly turns off every built-in service but echo.
+func echoOnly() map[string]int {
+	ports := map[string]int{}
+	for _, name := range services.Names {
+		if name != "echo" {
+			ports[name] = 0
+		}
+	}
+	return ports
 }

@@ -18,11 +18,10 @@ type Config struct {
 	// Mode is "local" (the default: a person's own machine). Hosted mode is
 	// a later issue and is refused until it exists.
 	Mode string
-	// EchoPort is the port of the built-in TCP and UDP echo services on
-	// loopback. Zero means DefaultEchoPort; -1 picks free ports (tests).
-	EchoPort int
-	// NoEcho turns the built-in echo services off.
-	NoEcho bool
+	// Services says which built-in practice services run, and on which
+	// loopback ports. The zero value runs them all on their default ports
+	// (services.Defaults).
+	Services Services
 	// Limits bound each session; zero fields take session.DefaultLimits.
 	Limits session.Limits
 	// MaxMessage is the largest WebSocket message accepted, in bytes. Zero
@@ -36,10 +35,19 @@ type Config struct {
 	Version string
 }
 
-// Defaults for a zero Config.
-const (
-	DefaultAddr     = "127.0.0.1:8080"
-	DefaultEchoPort = 7007
-)
+// Services says which built-in services run, and where.
+type Services struct {
+	// Ports maps a service name (services.Names) to its port. A service not
+	// named takes its default port; 0 turns it off; -1 gives it a free port.
+	Ports map[string]int
+	// Free gives every service a free port, as tests need when several
+	// servers run on one host.
+	Free bool
+	// None starts no service at all.
+	None bool
+}
+
+// DefaultAddr is the HTTP address of a zero Config.
+const DefaultAddr = "127.0.0.1:8080"
 
 var _ session.Resolver = (*net.Resolver)(nil)

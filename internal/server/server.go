@@ -45,15 +45,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	s := &server{cfg: cfg, log: cfg.Logger}
 
-	if !cfg.NoEcho {
-		port := cfg.EchoPort
-		switch port {
-		case 0:
-			port = DefaultEchoPort
-		case -1:
-			port = 0
-		}
-		svcs, err := services.Start(services.Config{EchoPort: port, Logger: cfg.Logger})
+	if !cfg.Services.None {
+		svcs, err := services.Start(services.Config{Ports: cfg.Services.Ports, FreePorts: cfg.Services.Free, Logger: cfg.Logger})
 		if err != nil {
 			return err
 		}
