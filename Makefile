@@ -13,9 +13,10 @@ test: deps ## every test, with the race detector, then a short fuzz of the reque
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/bridge
 
-deps: ## what the tests need beyond Go: Debian's Chromium for the browser tests
-	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the browser tests"; \
-	  apt-get update && apt-get install -y --no-install-recommends chromium; }
+deps: ## what the tests need beyond Go: Debian's Chromium (browser tests) and socat (an independent peer)
+	@missing=""; test -x /usr/bin/chromium || missing="chromium"; command -v socat >/dev/null || missing="$$missing socat"; \
+	  if [ -n "$$missing" ]; then echo "installing Debian's$$missing for the tests"; \
+	    apt-get update && apt-get install -y --no-install-recommends $$missing; fi
 
 check: ## formatting, vet, staticcheck, tidy go.mod, generated templ code current
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
