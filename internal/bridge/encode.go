@@ -49,7 +49,8 @@ var encBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // unless it is the "sent" answer to this connection's own request, whose
 // bytes the client already has: that one is JSON with "len" only.
 func encode(buf *bytes.Buffer, e *session.Event, origin uint64) (binaryMsg bool, err error) {
-	withBytes := e.Type == session.TypeData || (e.Type == session.TypeSent && e.Origin != origin)
+	withBytes := e.Type == session.TypeData || (e.Type == session.TypeRelay && e.Data != nil) ||
+		(e.Type == session.TypeSent && e.Origin != origin)
 	if !withBytes {
 		return false, encodeJSON(buf, e)
 	}

@@ -252,6 +252,13 @@ func (c *conn) handle(binaryMsg bool, msg []byte) {
 		s.Shutdown(req, r.Sock, r.How)
 	case "close":
 		s.CloseSocket(req, r.Sock, r.Now)
+	case "proxy":
+		s.Proxy(req, session.ProxyArgs{Proto: r.Proto, Host: r.Host, Port: r.Port, Family: r.Family,
+			TargetHost: r.TargetHost, TargetPort: r.TargetPort, Knobs: r.Knobs})
+	case "proxy_set":
+		s.ProxySet(req, r.Sock, r.Knobs)
+	case "proxy_reset":
+		s.ProxyReset(req, r.Sock)
 	}
 }
 

@@ -42,6 +42,15 @@ type Ev struct {
 	Errno   string   `json:"errno"`
 	Message string   `json:"message"`
 
+	// proxies
+	Conn   int             `json:"conn"`
+	Relay  string          `json:"relay"`
+	Dir    string          `json:"dir"`
+	Delay  int64           `json:"delay_us"`
+	Conns  int             `json:"conns"`
+	Target string          `json:"target"`
+	Knobs  json.RawMessage `json:"knobs"`
+
 	Binary bool   `json:"-"` // arrived as a binary message
 	Data   []byte `json:"-"` // the bytes of a binary message
 

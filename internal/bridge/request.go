@@ -25,6 +25,11 @@ type Request struct {
 	How     string
 	Now     bool
 	Data    []byte // owned by the Request
+
+	Proto      string // proxy: "tcp" or "udp"
+	TargetHost string // proxy: where to forward
+	TargetPort int
+	Knobs      session.Knobs // proxy, proxy_set
 }
 
 // RequestError is why a message is not a valid request, with whatever of
@@ -53,6 +58,11 @@ type wire struct {
 	How     *string         `json:"how"`
 	Now     *bool           `json:"now"`
 	Data    *Payload        `json:"data"`
+
+	Proto      *string        `json:"proto"`
+	TargetHost *string        `json:"target_host"`
+	TargetPort *int64         `json:"target_port"`
+	Knobs      *session.Knobs `json:"knobs"`
 }
 
 // fields lists, per operation, the fields it needs and the ones it may have.
@@ -64,10 +74,14 @@ var ops = map[string]struct{ need, may []string }{
 	"sendto":   {need: []string{"sock", "host", "port", "data"}, may: []string{"family"}},
 	"shutdown": {need: []string{"sock", "how"}},
 	"close":    {need: []string{"sock"}, may: []string{"now"}},
+
+	"proxy":       {need: []string{"proto", "host", "port", "target_host", "target_port"}, may: []string{"family", "knobs"}},
+	"proxy_set":   {need: []string{"sock", "knobs"}},
+	"proxy_reset": {need: []string{"sock"}},
 }
 
 // fieldOrder is the order fields are checked in, so errors are repeatable.
-var fieldOrder = []string{"sock", "host", "port", "family", "timeout_ms", "how", "now", "data"}
+var fieldOrder = []string{"sock", "proto", "host", "port", "target_host", "target_port", "family", "timeout_ms", "how", "now", "knobs", "data"}
 
 // MaxTimeout is the longest connect timeout a request may ask for.
 const MaxTimeout = 2 * time.Minute
@@ -130,6 +144,7 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 	present := map[string]bool{
 		"sock": w.Sock != nil, "host": w.Host != nil, "port": w.Port != nil, "family": w.Family != nil,
 		"timeout_ms": w.Timeout != nil, "how": w.How != nil, "now": w.Now != nil, "data": w.Data != nil || hasPayload,
+		"proto": w.Proto != nil, "target_host": w.TargetHost != nil, "target_port": w.TargetPort != nil, "knobs": w.Knobs != nil,
 	}
 	for _, f := range spec.need {
 		if !present[f] {
@@ -147,11 +162,32 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 	if w.Sock != nil && *w.Sock <= 0 {
 		return fail(session.CodeBadField, `"sock" must be a socket id (a positive number), not %d`, *w.Sock)
 	}
+	if w.Proto != nil {
+		r.Proto = *w.Proto
+		if r.Proto != "tcp" && r.Proto != "udp" {
+			return fail(session.CodeBadField, `"proto" must be "tcp" or "udp", not %q`, r.Proto)
+		}
+	}
 	if w.Host != nil {
 		r.Host = *w.Host
-		if r.Host == "" || len(r.Host) > 253 || strings.ContainsAny(r.Host, " \t\r\n/") {
+		if !validHost(r.Host) {
 			return fail(session.CodeBadField, `"host" must be an IP address or a host name (1–253 characters, no spaces), not %q`, r.Host)
 		}
+	}
+	if w.TargetHost != nil {
+		r.TargetHost = *w.TargetHost
+		if !validHost(r.TargetHost) {
+			return fail(session.CodeBadField, `"target_host" must be an IP address or a host name (1–253 characters, no spaces), not %q`, r.TargetHost)
+		}
+	}
+	if w.TargetPort != nil {
+		if p := *w.TargetPort; p < 1 || p > 65535 {
+			return fail(session.CodePortRange, "target port %d is out of range: a proxy forwards to 1–65535", p)
+		}
+		r.TargetPort = int(*w.TargetPort)
+	}
+	if w.Knobs != nil {
+		r.Knobs = *w.Knobs
 	}
 	if w.Port != nil {
 		p, min := *w.Port, int64(0)
@@ -199,7 +235,11 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 	return r, nil
 }
 
-const knownOps = "connect, listen, bind, send, sendto, shutdown, close"
+const knownOps = "connect, listen, bind, send, sendto, shutdown, close, proxy, proxy_set, proxy_reset"
+
+func validHost(h string) bool {
+	return h != "" && len(h) <= 253 && !strings.ContainsAny(h, " \t\r\n/")
+}
 
 func contains(list []string, s string) bool {
 	for _, v := range list {
@@ -251,6 +291,10 @@ func jsonErr(err error) *RequestError {
 		want := map[string]string{"id": "a string or a number", "op": "a string", "sock": "a whole number",
 			"host": "a string", "port": "a whole number", "family": "a string", "timeout_ms": "a whole number",
 			"how": "a string", "now": "true or false", "data": "an object",
+			"proto": "a string", "target_host": "a string", "target_port": "a whole number", "knobs": "an object",
+			"knobs.latency_ms": "a whole number", "knobs.jitter_ms": "a whole number", "knobs.bandwidth": "a whole number",
+			"knobs.split": "a whole number", "knobs.split_gap_ms": "a whole number", "knobs.coalesce_ms": "a whole number",
+			"knobs.loss": "a number from 0 to 1", "knobs.reorder": "a number from 0 to 1",
 			"data.text": "a string", "data.hex": "a string", "data.escaped": "a string", "data.base64": "a string"}[typeErr.Field]
 		if want == "" {
 			return reqErr(session.CodeBadRequest, "a request must be a JSON object")

@@ -21,6 +21,10 @@ const (
 	// TypeData records bytes received; it carries the exact bytes and, for
 	// UDP, the sender's address in Peer.
 	TypeData Type = "data"
+	// TypeRelay records what a bad-network proxy did with the traffic
+	// through it: a chunk forwarded (with its bytes), dropped or held, a
+	// connection opening, finishing or being reset. Relay says which.
+	TypeRelay Type = "relay"
 )
 
 // Socket kinds, as reported in Event.Kind.
@@ -28,6 +32,8 @@ const (
 	KindTCP         = "tcp"          // a connected TCP stream
 	KindTCPListener = "tcp-listener" // a listening TCP socket
 	KindUDP         = "udp"          // a UDP socket
+	KindTCPProxy    = "tcp-proxy"    // a bad-network proxy for TCP
+	KindUDPProxy    = "udp-proxy"    // a bad-network proxy for UDP
 )
 
 // Socket states, as reported in Event.State.
@@ -36,6 +42,7 @@ const (
 	StateEstablished = "established"
 	StateListening   = "listening"
 	StateBound       = "bound"
+	StateProxying    = "proxying" // a proxy that listens and forwards
 	StateHalfClosed  = "half-closed"
 	StateClosed      = "closed" // closed by the person (or the session ending)
 	StateFailed      = "failed" // ended by an error: refused, reset, ...
@@ -70,14 +77,23 @@ type Event struct {
 	Addr    string   `json:"addr,omitempty"`  // the resolved address used
 	Local   string   `json:"local,omitempty"`
 	Remote  string   `json:"remote,omitempty"`
-	Peer    string   `json:"peer,omitempty"` // UDP: a datagram's sender or destination
+	Peer    string   `json:"peer,omitempty"` // UDP: a datagram's sender or destination; relay: the client
 	Len     int      `json:"len,omitempty"`
+
+	Proto  string `json:"proto,omitempty"`  // proxy: "tcp" or "udp"
+	Target string `json:"target,omitempty"` // proxy: where it forwards, as asked
+	Knobs  *Knobs `json:"knobs,omitempty"`  // proxy: its knobs
+	Conns  int    `json:"conns,omitempty"`  // proxy_reset: how many connections were reset
+	Conn   int    `json:"conn,omitempty"`   // relay: the connection through the proxy, from 1
+	Relay  string `json:"relay,omitempty"`  // relay: open, chunk, drop, hold, fin, close, reset, error
+	Dir    string `json:"dir,omitempty"`    // relay: "to-target" or "to-client"
+	Delay  int64  `json:"delay_us,omitempty"`
 
 	Code    Code   `json:"code,omitempty"`
 	Errno   string `json:"errno,omitempty"`
 	Message string `json:"message,omitempty"`
 
-	// Data is the exact bytes of a sent or data event. Encoders carry it
+	// Data is the exact bytes of a sent, data or relay event. Encoders carry it
 	// outside the JSON header (see internal/bridge).
 	Data []byte `json:"-"`
 

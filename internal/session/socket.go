@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+
+	"github.com/socketplayground/playground/internal/services/badnet"
 )
 
 // Socket is one socket of a session: a TCP connection, a TCP listener or a
@@ -25,6 +27,7 @@ type Socket struct {
 	tcp     *net.TCPConn
 	ln      *net.TCPListener
 	udp     *net.UDPConn
+	proxy   *badnet.Proxy
 	local   netip.AddrPort
 	remote  netip.AddrPort
 	queue   []func()
@@ -63,6 +66,8 @@ func (sk *Socket) conn() interface{ Close() error } {
 		return sk.ln
 	case sk.udp != nil:
 		return sk.udp
+	case sk.proxy != nil:
+		return sk.proxy
 	}
 	return nil
 }
