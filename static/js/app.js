@@ -20,7 +20,7 @@ const store = new Store();
 const status = new Status(() => conn.reconnectNow());
 const announce = (text) => status.say(text);
 const timeline = new Timeline(store, announce, () => schedule());
-const services = [...document.querySelectorAll("[data-service-proto]")].map((b) => ({ proto: b.dataset.serviceProto, addr: b.dataset.serviceAddr, button: b }));
+const services = [...document.querySelectorAll("[data-service-proto]")].map((b) => ({ name: b.dataset.serviceName, proto: b.dataset.serviceProto, addr: b.dataset.serviceAddr, button: b }));
 
 function request(header, bytes) {
   return conn.request(header, bytes).catch((err) => {
@@ -47,12 +47,18 @@ function applied(seq) {
   return new Promise((resolve) => waiters.push({ seq, resolve }));
 }
 
-// open makes a socket; it resolves to the Sock once the request succeeds
-// and the store has it.
-async function open(op, host, port) {
-  const res = await request({ op, host, port });
+// open makes a socket (or a proxy: extra has its other fields); it resolves
+// to the Sock once the request succeeds and the store has it.
+async function open(op, host, port, extra) {
+  const res = await request({ op, host, port, ...extra });
   await applied(res.seq);
   return store.get(res.sock);
+}
+
+// loopback is where to reach a socket bound to host: the wildcard addresses
+// mean this machine.
+function loopback(host) {
+  return host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
 }
 
 const actions = {
@@ -70,16 +76,27 @@ const actions = {
   },
   connectTo: (s) => {
     const { host, port } = splitAddr(s.local);
-    const to = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
-    open("connect", to, port).then((c) => c && composer.focusOn(c)).catch(() => {});
+    open("connect", loopback(host), port).then((c) => c && composer.focusOn(c)).catch(() => {});
   },
+  // udpTo opens a UDP socket and readies the composer to send to s (a UDP proxy).
+  udpTo: (s) => {
+    const { host, port } = splitAddr(s.local);
+    const to = loopback(host);
+    open("bind", to.includes(":") ? "::1" : "127.0.0.1", 0).then((u) => u && composer.focusOn(u, { host: to, port })).catch(() => {});
+  },
+  // proxySet replaces every knob of proxy s; it resolves to the result.
+  proxySet: (s, knobs) => onSocket(s, { op: "proxy_set", knobs }),
+  proxyReset: (s) =>
+    onSocket(s, { op: "proxy_reset" })
+      .then((res) => announce(`Socket ${s.id}: reset ${res.conns || 0} ${res.conns === 1 ? "connection" : "connections"}`))
+      .catch(() => {}),
 };
 
 const cards = new Cards(store, actions);
 const composer = new Composer(store, (s, bytes, dest) => onSocket(s, dest ? { op: "sendto", host: dest.host, port: dest.port } : { op: "send" }, bytes), announce);
-new Opener(async (op, host, port) => {
-  const s = await open(op, host, port);
-  if (s && op !== "listen") composer.focusOn(s);
+new Opener(async (op, host, port, extra) => {
+  const s = await open(op, host, port, extra);
+  if (s && (op === "connect" || op === "bind")) composer.focusOn(s);
 }, services);
 themeToggle();
 

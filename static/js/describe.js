@@ -4,9 +4,11 @@
 import { escapeBytes } from "./bytes.js";
 import { joinHostPort } from "./store.js";
 
-/** The filter group of an event: data, calls, states, errors or notes. */
+/** The filter group of an event: data, calls, states, errors, relay (a proxy at work) or notes. */
 export function group(ev) {
   switch (ev.type) {
+    case "relay":
+      return "relay";
     case "sent":
     case "data":
       return "data";
@@ -22,11 +24,16 @@ export function group(ev) {
   }
 }
 
-/** The direction arrow: → sent, ← received, ! error, blank otherwise. */
+/** The direction arrow: → sent, ← received, ⇢ relayed to the target, ⇠ to the client, ! error, blank otherwise. */
 export function arrow(ev) {
   if (ev.type === "sent") return "→";
   if (ev.type === "data") return "←";
   if (ev.type === "error") return "!";
+  if (ev.type === "relay") {
+    if (ev.relay === "error") return "!";
+    if (ev.dir === "to-target") return "⇢";
+    if (ev.dir === "to-client") return "⇠";
+  }
   return "";
 }
 
@@ -44,6 +51,8 @@ export function label(ev) {
       return ev.code ? `error: ${ev.code}` : "error";
     case "state":
       return ev.half ? `half-closed (${ev.half})` : ev.state;
+    case "relay":
+      return `relay ${ev.relay}`;
     case "note":
       return ev.label || "note";
     default:
@@ -55,6 +64,7 @@ export function label(ev) {
 export function length(ev) {
   if (ev.type === "sent" || ev.type === "data") return String(ev.len || 0);
   if (ev.type === "call" && (ev.op === "send" || ev.op === "sendto")) return String(ev.len || 0);
+  if (ev.type === "relay" && RELAY_BYTES.has(ev.relay)) return String(ev.len || 0);
   return "";
 }
 
@@ -74,11 +84,84 @@ export function detail(ev, bytes, max = 160) {
       return ev.message + (ev.errno ? ` (${ev.errno})` : "");
     case "state":
       return stateText(ev);
+    case "relay":
+      return relayText(ev, bytes, max);
     case "note":
       return ev.message;
     default:
       return "";
   }
+}
+
+// The relay events whose payload is bytes the proxy forwarded, dropped or held.
+const RELAY_BYTES = new Set(["chunk", "drop", "hold"]);
+
+const TOWARDS = { "to-target": "target", "to-client": "client" };
+
+/** "+25 ms", "+1.2 ms", "+300 µs": the delay a proxy gave a chunk. */
+export function delayText(us) {
+  us = us || 0;
+  if (us >= 10000) return `+${Math.round(us / 1000)} ms`;
+  if (us >= 1000) return `+${(us / 1000).toFixed(1)} ms`;
+  return us ? `+${us} µs` : "+0 ms";
+}
+
+// dropReason: " (the loss knob chose this datagram)", from the event's message.
+function dropReason(ev) {
+  const why = (ev.message || "").replace(/^dropped:\s*/, "");
+  return why ? ` (${why})` : "";
+}
+
+function connName(ev) {
+  return ev.conn ? `conn ${ev.conn}` : ev.peer ? `a datagram from ${ev.peer}` : "the proxy";
+}
+
+// relayText: "conn 1 → target, +25 ms: hel".
+function relayText(ev, bytes, max) {
+  const who = connName(ev);
+  const to = TOWARDS[ev.dir] ? ` → ${TOWARDS[ev.dir]}` : "";
+  const payload = bytes ? escapeBytes(bytes, max) : "";
+  switch (ev.relay) {
+    case "chunk":
+      return `${who}${to}, ${delayText(ev.delay_us)}: ${payload}`;
+    case "drop":
+      return `${who}${to}, dropped${dropReason(ev)}: ${payload}`;
+    case "hold":
+      return `${who}${to}, held back to be reordered: ${payload}`;
+    case "fin":
+      return `${who}${to}: end of stream passed on (FIN)`;
+    case "open":
+      return `${who} opened${ev.peer ? ` for ${ev.peer}` : ""}`;
+    case "close":
+      return `${who} closed`;
+    case "reset":
+      return `${who} reset${ev.dir ? `, passed on to the ${TOWARDS[ev.dir]}` : " at both ends"}`;
+    case "error":
+      return `${who}${to}: ${ev.message || ev.code || "error"}${ev.errno ? ` (${ev.errno})` : ""}`;
+    default:
+      return who;
+  }
+}
+
+/**
+ * A proxy's knobs in words: "latency 200 ms, split into 3-byte pieces 25 ms
+ * apart", or "none (forwards unchanged)". Absent knobs are 0 (off).
+ */
+export function knobsText(k) {
+  k = k || {};
+  const parts = [];
+  if (k.latency_ms) parts.push(`latency ${k.latency_ms} ms`);
+  if (k.jitter_ms) parts.push(`jitter ±${k.jitter_ms} ms`);
+  if (k.bandwidth) parts.push(`bandwidth ${k.bandwidth.toLocaleString("en-US")} bytes/s`);
+  if (k.split) parts.push(`split into ${k.split}-byte pieces ${k.split_gap_ms || 1} ms apart`);
+  if (k.coalesce_ms) parts.push(`coalesce within ${k.coalesce_ms} ms`);
+  if (k.loss) parts.push(`loss ${percent(k.loss)}`);
+  if (k.reorder) parts.push(`reorder ${percent(k.reorder)}`);
+  return parts.length ? parts.join(", ") : "none (forwards unchanged)";
+}
+
+function percent(p) {
+  return `${Math.round(p * 1000) / 10}%`;
 }
 
 function callText(ev) {
@@ -98,6 +181,12 @@ function callText(ev) {
       return `shutdown ${ev.how}`;
     case "close":
       return ev.now ? "close now" : "close";
+    case "proxy":
+      return `${(ev.proto || "tcp").toUpperCase()} proxy on ${hp} to ${ev.target}, knobs: ${knobsText(ev.knobs)}`;
+    case "proxy_set":
+      return `set knobs: ${knobsText(ev.knobs)}`;
+    case "proxy_reset":
+      return "reset every connection through the proxy now";
     default:
       return ev.op;
   }
@@ -117,6 +206,12 @@ function resultText(ev) {
       return `shut down ${ev.how}`;
     case "close":
       return ev.auto ? "closed by itself: both directions are finished" : "closed";
+    case "proxy":
+      return `proxying ${ev.local} to ${ev.remote}, knobs: ${knobsText(ev.knobs)}`;
+    case "proxy_set":
+      return `knobs now: ${knobsText(ev.knobs)}`;
+    case "proxy_reset":
+      return `reset ${ev.conns || 0} ${ev.conns === 1 ? "connection" : "connections"}`;
     default:
       return "";
   }
@@ -154,7 +249,37 @@ export function spoken(entry) {
       return `${who} error${ev.op ? ` in ${ev.op}` : ""}: ${detail(ev, null)}`;
     case "state":
       return `${who} is ${label(ev)}: ${stateText(ev)}`;
+    case "relay":
+      return `${who} ${relaySpoken(ev, entry.bytes)}`;
     default:
       return detail(ev, null);
+  }
+}
+
+// relaySpoken: "relayed 3 bytes of conn 1 to the target: hel (delayed 25 ms)".
+function relaySpoken(ev, bytes) {
+  const conn = connName(ev);
+  const to = TOWARDS[ev.dir] ? ` to the ${TOWARDS[ev.dir]}` : "";
+  const payload = bytes ? escapeBytes(bytes, 80) : "";
+  const n = ev.len || 0;
+  switch (ev.relay) {
+    case "chunk":
+      return `relayed ${n} bytes of ${conn}${to}: ${payload} (delayed ${delayText(ev.delay_us).slice(1)})`;
+    case "drop":
+      return `dropped ${n} bytes of ${conn}${to}${dropReason(ev)}: ${payload}`;
+    case "hold":
+      return `held back ${n} bytes of ${conn}${to}, to be reordered: ${payload}`;
+    case "fin":
+      return `passed on the end of stream of ${conn}${to}`;
+    case "open":
+      return `opened ${conn}${ev.peer ? ` for ${ev.peer}` : ""}`;
+    case "close":
+      return `closed ${conn}`;
+    case "reset":
+      return `reset ${conn}${to ? `, passed on${to}` : " at both ends"}`;
+    case "error":
+      return `relay error in ${conn}${to}: ${ev.message || ev.code || ""}${ev.errno ? ` (${ev.errno})` : ""}`;
+    default:
+      return `relay ${ev.relay} in ${conn}`;
   }
 }

@@ -36,7 +36,12 @@ export const KIND_NAMES = {
   tcp: "TCP connection",
   "tcp-listener": "TCP server",
   udp: "UDP socket",
+  "tcp-proxy": "TCP proxy",
+  "udp-proxy": "UDP proxy",
 };
+
+/** Whether a socket kind is a bad-network proxy. */
+export const isProxy = (kind) => kind === "tcp-proxy" || kind === "udp-proxy";
 
 /** Splits "127.0.0.1:80" or "[::1]:80" into { host, port }. */
 export function splitAddr(addr) {

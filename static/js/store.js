@@ -27,6 +27,8 @@ export class Sock {
     this.endT = 0;
     this.bornAt = performance.now();
     this.auto = false; // accepted by a listener by itself
+    this.knobs = null; // a proxy's knobs, as the server last confirmed them
+    this.relay = null; // a proxy's relay counts (newRelay)
   }
 
   get final() {
@@ -134,11 +136,20 @@ export class Store {
         } else if (ev.op === "bind") {
           s.kind = "udp";
           s.state ||= "opening";
+        } else if (ev.op === "proxy") {
+          s.kind = ev.proto === "udp" ? "udp-proxy" : "tcp-proxy";
+          s.state ||= "opening";
+          s.target = ev.target || "";
         }
         break;
       case "result":
         if (ev.local) s.local = ev.local;
         if (ev.remote && ev.op !== "accept") s.remote = ev.remote;
+        if (ev.op === "proxy" || ev.op === "proxy_set") {
+          s.knobs = ev.knobs || {};
+          // A knob the server refused is no longer the news once it took new ones.
+          if (s.error && s.error.op === "proxy_set") s.error = null;
+        }
         if (ev.op === "accept" && ev.child) {
           const c = this.ensure(ev.child, ev.t);
           c.parent = s.id;
@@ -162,7 +173,13 @@ export class Store {
         }
         if (ev.half) s.half[ev.half] = true;
         s.reason = ev.reason || "";
-        if (s.final) s.endT = ev.t;
+        if (s.final) {
+          s.endT = ev.t;
+          if (s.relay) s.relay.live.clear(); // a closed proxy has no connections
+        }
+        break;
+      case "relay":
+        countRelay(s.relay ||= newRelay(), ev, s.kind === "udp-proxy");
         break;
       case "error":
         s.error = ev;
@@ -179,6 +196,55 @@ export class Store {
     }
     this.touch(s, wasSend !== s.canSend || ev.type === "state" || ev.type === "error");
     return entry;
+  }
+}
+
+/** A proxy's counts: what it forwarded each way, dropped and held, and its connections. */
+export function newRelay() {
+  return {
+    toTarget: { chunks: 0, bytes: 0 },
+    toClient: { chunks: 0, bytes: 0 },
+    drops: 0,
+    dropBytes: 0,
+    holds: 0,
+    conns: 0, // connections (TCP) or client addresses (UDP) ever seen
+    live: new Set(), // the conn numbers open now
+    resets: 0,
+    errors: 0,
+  };
+}
+
+function countRelay(r, ev, udp) {
+  const way = ev.dir === "to-client" ? r.toClient : r.toTarget;
+  switch (ev.relay) {
+    case "chunk":
+      way.chunks++;
+      way.bytes += ev.len || 0;
+      break;
+    case "drop":
+      r.drops++;
+      r.dropBytes += ev.len || 0;
+      break;
+    case "hold":
+      r.holds++;
+      break;
+    case "open":
+      r.conns++;
+      r.live.add(ev.conn);
+      break;
+    case "close":
+      r.live.delete(ev.conn);
+      break;
+    case "reset":
+      r.resets++;
+      r.live.delete(ev.conn);
+      break;
+    case "error":
+      r.errors++;
+      // A TCP connection's error about the whole connection is its end; a
+      // UDP mapping outlives the errors the target's host sends back.
+      if (!ev.dir && !udp) r.live.delete(ev.conn);
+      break;
   }
 }
 

@@ -5,7 +5,8 @@
 
 import { byteCount } from "../bytes.js";
 import { $, duration, h, setText } from "../dom.js";
-import { KIND_NAMES } from "../protocol.js";
+import { KIND_NAMES, isProxy } from "../protocol.js";
+import { createProxy, updateProxy } from "./proxy.js";
 
 const STATE_HELP = {
   opening: "asking the kernel for the socket",
@@ -16,12 +17,14 @@ const STATE_HELP = {
   "half-closed": "one direction is finished",
   closed: "the socket is closed",
   failed: "the socket failed",
+  proxying: "forwarding clients to the target",
 };
 
 export class Cards {
   /**
-   * actions: { send(sock), shutdown(sock), close(sock), connectTo(sock) },
-   * each called with a Sock when its button is pressed.
+   * actions: { send(sock), shutdown(sock), close(sock), connectTo(sock),
+   * udpTo(sock), proxySet(sock, knobs), proxyReset(sock) }, each called
+   * with a Sock when its button is pressed.
    */
   constructor(store, actions) {
     this.store = store;
@@ -54,6 +57,13 @@ export class Cards {
     for (const s of dirty) {
       if (!this.store.sockets.has(s.key)) continue;
       let c = this.cards.get(s.key);
+      if (c && !!c.proxy !== isProxy(s.kind)) {
+        // Its kind became known after the card was drawn: draw it again.
+        const fresh = this.create(s);
+        c.el.replaceWith(fresh.el);
+        c = fresh;
+        this.cards.set(s.key, c);
+      }
       if (!c) {
         c = this.create(s);
         this.cards.set(s.key, c);
@@ -86,6 +96,7 @@ export class Cards {
 
   create(s) {
     const titleId = `sock-${s.key.replace(":", "-")}`;
+    if (isProxy(s.kind)) return createProxy(this, s, titleId);
     const refs = {};
     const dd = (name) => (refs[name] = h("dd"));
     const btn = (text, onclick) => h("button", { type: "button", class: "btn small", onclick }, text);
@@ -114,7 +125,18 @@ export class Cards {
     return { el, refs };
   }
 
-  update(s, { el, refs }) {
+  update(s, c) {
+    const { el, refs } = c;
+    if (c.proxy) updateProxy(this, s, c);
+    else this.updateSocket(s, c);
+    // A button that just became disabled must not take the focus with it.
+    if (el.contains(document.activeElement) && (document.activeElement.matches(":disabled") || document.activeElement.hidden)) {
+      el.tabIndex = -1;
+      el.focus();
+    }
+  }
+
+  updateSocket(s, { el, refs }) {
     const kind = KIND_NAMES[s.kind] || "socket";
     const role = s.kind === "tcp" ? (s.parent ? " (accepted)" : s.target ? " (client)" : "") : "";
     setText(refs.title, `Socket ${s.id} · ${kind}${role}${s.epoch !== this.store.epoch ? " · earlier session" : ""}`);
@@ -152,11 +174,6 @@ export class Cards {
     refs.close.disabled = s.final;
     setText(refs.close, s.closing && !s.final ? "Close now" : "Close");
     refs.close.title = s.closing && !s.final ? "The close waits for earlier sends; this closes at once and cancels them" : "";
-    // A button that just became disabled must not take the focus with it.
-    if (el.contains(document.activeElement) && (document.activeElement.disabled || document.activeElement.hidden)) {
-      el.tabIndex = -1;
-      el.focus();
-    }
   }
 
   link(epoch, id) {

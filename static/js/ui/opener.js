@@ -1,6 +1,6 @@
-// "Open a socket": TCP client, TCP server or UDP socket on a host and port,
-// with defaults that work at once, and the built-in services' one-click
-// buttons.
+// "Open a socket": TCP client, TCP server, UDP socket or bad-network proxy
+// on a host and port, with defaults that work at once, and the built-in
+// services' one-click buttons.
 
 import { $, setText } from "../dom.js";
 import { splitAddr } from "../protocol.js";
@@ -9,19 +9,35 @@ const KINDS = {
   connect: { button: "Connect", hint: "Connects to the address: the server there must be listening." },
   listen: { button: "Listen", hint: "Port 0 lets the kernel choose a free port; the card shows which." },
   bind: { button: "Bind", hint: "Port 0 lets the kernel choose a free port. A UDP socket sends datagrams to any address." },
+  proxy: {
+    button: "Start proxy",
+    hint: "Listens on a new port (0: the kernel picks) and forwards to the target; its card has the knobs that make the network misbehave.",
+  },
 };
 
 export class Opener {
-  /** open(op, host, port) makes the request and returns its promise. */
+  /**
+   * open(op, host, port, extra) makes the request and returns its promise;
+   * extra is { proto, target_host, target_port } for a proxy.
+   */
   constructor(open, services) {
     this.open = open;
     this.form = $("open-form");
     this.host = $("open-host");
     this.port = $("open-port");
+    this.hostLabel = $("open-host-label");
+    this.portLabel = $("open-port-label");
+    this.proxyFields = $("proxy-fields");
+    this.proto = $("open-proto");
+    this.targetHost = $("open-target-host");
+    this.targetPort = $("open-target-port");
     this.submit = $("open-submit");
     this.hint = $("open-hint");
     this.error = $("open-error");
-    this.tcpEcho = services.find((s) => s.proto === "tcp");
+    const echo = (proto) => services.find((s) => s.proto === proto && s.name === "echo") || services.find((s) => s.proto === proto);
+    this.tcpEcho = echo("tcp");
+    this.udpEcho = echo("udp");
+    this.targetTouched = false; // the person typed a target: switching protocol keeps it
     this.remembered = {}; // kind -> { host, port } the person typed
     this.kind = "connect";
     for (const r of this.form.elements.kind) r.addEventListener("change", () => this.setKind(this.form.elements.kind.value));
@@ -30,7 +46,26 @@ export class Opener {
       this.go();
     });
     this.form.addEventListener("input", () => (this.error.hidden = true));
+    for (const f of [this.targetHost, this.targetPort]) {
+      f.addEventListener("input", () => {
+        this.targetTouched = true;
+        this.setHint();
+      });
+    }
+    this.proto.addEventListener("change", () => {
+      if (!this.targetTouched) this.defaultTarget();
+      this.setHint();
+    });
+    this.defaultTarget();
     this.setKind(this.form.elements.kind.value, true);
+  }
+
+  // defaultTarget points the proxy at the echo service of its protocol.
+  defaultTarget() {
+    const svc = this.proto.value === "udp" ? this.udpEcho : this.tcpEcho;
+    const a = svc ? splitAddr(svc.addr) : null;
+    this.targetHost.value = a ? a.host : "127.0.0.1";
+    this.targetPort.value = a ? String(a.port) : "";
   }
 
   setKind(kind, first = false) {
@@ -51,8 +86,22 @@ export class Opener {
       this.port.value = "0";
     }
     this.port.min = kind === "connect" ? "1" : "0";
-    const echoHint = kind === "connect" && this.tcpEcho && this.port.value === String(splitAddr(this.tcpEcho.addr).port) ? " The default is the TCP echo service, which sends back every byte." : "";
-    setText(this.hint, k.hint + echoHint);
+    const proxy = kind === "proxy";
+    this.proxyFields.hidden = !proxy;
+    setText(this.hostLabel, proxy ? "Listen host" : "Host");
+    setText(this.portLabel, proxy ? "Listen port" : "Port");
+    this.setHint();
+  }
+
+  setHint() {
+    const k = KINDS[this.kind];
+    let extra = "";
+    if (this.kind === "connect" && this.tcpEcho && this.port.value === String(splitAddr(this.tcpEcho.addr).port)) {
+      extra = " The default is the TCP echo service, which sends back every byte.";
+    } else if (this.kind === "proxy" && !this.targetTouched && (this.proto.value === "udp" ? this.udpEcho : this.tcpEcho)) {
+      extra = ` The default target is the ${this.proto.value.toUpperCase()} echo service.`;
+    }
+    setText(this.hint, k.hint + extra);
   }
 
   async go() {
@@ -63,9 +112,19 @@ export class Opener {
     if (!Number.isInteger(port) || port < min || port > 65535 || this.port.value.trim() === "") {
       return this.fail(`The port must be a whole number from ${min} to 65535.`, this.port);
     }
+    let extra;
+    if (this.kind === "proxy") {
+      const th = this.targetHost.value.trim();
+      const tp = Number(this.targetPort.value);
+      if (!th) return this.fail("Enter the target host: where the proxy forwards to, such as 127.0.0.1.", this.targetHost);
+      if (!Number.isInteger(tp) || tp < 1 || tp > 65535 || this.targetPort.value.trim() === "") {
+        return this.fail("The target port must be a whole number from 1 to 65535.", this.targetPort);
+      }
+      extra = { proto: this.proto.value, target_host: th, target_port: tp };
+    }
     this.error.hidden = true;
     try {
-      await this.open(this.kind, host, port);
+      await this.open(this.kind, host, port, extra);
     } catch (err) {
       // A failure with a socket shows on its card; one without (a limit) shows here.
       if (!err.event || !err.event.sock) this.fail(err.message);

@@ -45,7 +45,7 @@ export class Timeline {
     this.following = true;
     this.dirty = true;
     this.lastSetTop = -1;
-    this.filter = { sock: "", groups: new Set(["data", "calls", "states", "errors", "notes"]) };
+    this.filter = { sock: "", groups: new Set(["data", "calls", "states", "errors", "relay", "notes"]) };
     this.sockVersion = -1;
 
     this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
@@ -286,7 +286,7 @@ export class Timeline {
       h("span", { class: "tl-len num", text: len }),
       h("span", { class: "tl-detail", text: detail(ev, e.bytes) }),
     );
-    const el = h("div", { role: "listitem", class: `tl-item t-${ev.type} g-${group(ev)}${e.epoch !== this.store.epoch ? " old" : ""}` }, btn);
+    const el = h("div", { role: "listitem", class: `tl-item t-${ev.type} g-${group(ev)}${ev.type === "relay" ? ` r-${ev.relay}` : ""}${e.epoch !== this.store.epoch ? " old" : ""}` }, btn);
     if (e.open) el.append(this.expansion(e));
     return el;
   }
@@ -362,7 +362,7 @@ export class Timeline {
         const t = e.ev.type === "note" ? clock(e.ev.t) : ((e.ev.t - this.store.t0) / 1e6).toFixed(6);
         lines.push(line(e, t));
       } else if (e.bytes) {
-        lines.push(`#${e.sock} ${arrow(e.ev)} ${e.ev.op} ${byteCount(e.bytes.length)}: ${hex(e.bytes)}`);
+        lines.push(`#${e.sock} ${arrow(e.ev)} ${e.ev.op || label(e.ev)} ${byteCount(e.bytes.length)}: ${hex(e.bytes)}`);
       } else continue;
       size += lines[lines.length - 1].length;
     }
