@@ -52,6 +52,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return def
 	}
+	envFloat := func(name string, def float64) float64 {
+		if v := getenv(name); v != "" {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return f
+			}
+		}
+		return def
+	}
 	envBool := func(name string) bool {
 		b, _ := strconv.ParseBool(getenv(name))
 		return b
@@ -62,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&cfg.Mode, "mode", env("PLAYGROUND_MODE", "local"), "local; hosted comes later (PLAYGROUND_MODE)")
 	svcSpec := fs.String("services", env("PLAYGROUND_SERVICES", ""), `built-in services on loopback: comma-separated name=port (0: off, -1: a free port), "free" (every one on a free port) or "none"; e.g. "chat=9000,http=0" (PLAYGROUND_SERVICES)`)
 	noServices := fs.Bool("no-services", envBool("PLAYGROUND_NO_SERVICES"), "start no built-in services (PLAYGROUND_NO_SERVICES)")
+	lossRate := fs.Float64("lossy-rate", envFloat("PLAYGROUND_LOSSY_RATE", 0.3), "share of datagrams the lossy echo drops, above 0 and at most 1 (PLAYGROUND_LOSSY_RATE)")
 	echoPort := fs.Int("echo-port", envInt("PLAYGROUND_ECHO_PORT", 0), "port of the TCP and UDP echo services: -services echo=PORT (PLAYGROUND_ECHO_PORT)")
 	fs.IntVar(&cfg.Limits.MaxSockets, "max-sockets", envInt("PLAYGROUND_MAX_SOCKETS", d.MaxSockets), "open sockets per session (PLAYGROUND_MAX_SOCKETS)")
 	fs.IntVar(&cfg.Limits.MaxSend, "max-send", envInt("PLAYGROUND_MAX_SEND", d.MaxSend), "bytes per send or sendto (PLAYGROUND_MAX_SEND)")
@@ -80,6 +89,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		svcs.Ports["echo"] = *echoPort
 	}
 	svcs.None = svcs.None || *noServices
+	if !(*lossRate > 0 && *lossRate <= 1) {
+		return fmt.Errorf("-lossy-rate %v: must be more than 0 and at most 1 (for no loss, use the echo service)", *lossRate)
+	}
+	svcs.LossRate = *lossRate
 	cfg.Services = svcs
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

@@ -199,7 +199,7 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, args := range [][]string{{"-mode", "public"}, {"-log-level", "loud"}, {"stray"}, {"-nope"}, {"-services", "nope=1"}, {"-services", "echo=x"}, {"-services", "echo=70000"}, {"-services", "echo"}} {
+	for _, args := range [][]string{{"-mode", "public"}, {"-log-level", "loud"}, {"stray"}, {"-nope"}, {"-services", "nope=1"}, {"-services", "echo=x"}, {"-services", "echo=70000"}, {"-services", "echo"}, {"-lossy-rate", "1.5"}, {"-lossy-rate", "0"}} {
 		if err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded, want an error", args)
 		}

@@ -45,6 +45,9 @@ type Services struct {
 	Free bool
 	// None starts no service at all.
 	None bool
+	// LossRate is the share of datagrams the lossy echo drops, from 0 to 1.
+	// Zero means 0.3.
+	LossRate float64
 }
 
 // DefaultAddr is the HTTP address of a zero Config.

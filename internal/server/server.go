@@ -46,7 +46,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	s := &server{cfg: cfg, log: cfg.Logger}
 
 	if !cfg.Services.None {
-		svcs, err := services.Start(services.Config{Ports: cfg.Services.Ports, FreePorts: cfg.Services.Free, Logger: cfg.Logger})
+		svcs, err := services.Start(services.Config{Ports: cfg.Services.Ports, FreePorts: cfg.Services.Free, LossRate: cfg.Services.LossRate, Logger: cfg.Logger})
 		if err != nil {
 			return err
 		}
