@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logLevel := fs.String("log-level", env("PLAYGROUND_LOG_LEVEL", "info"), "log level: debug, info, warn, error (PLAYGROUND_LOG_LEVEL)")
 	fs.StringVar(&cfg.Addr, "addr", env("PLAYGROUND_ADDR", server.DefaultAddr), "HTTP listen address (PLAYGROUND_ADDR)")
 	fs.StringVar(&cfg.Mode, "mode", env("PLAYGROUND_MODE", "local"), "local; hosted comes later (PLAYGROUND_MODE)")
+	hosts := fs.String("hosts", env("PLAYGROUND_HOSTS", ""), `comma-separated host names the page may be opened under, besides localhost, 127.0.0.1 and ::1 (a DNS-rebinding guard); "*" allows any (PLAYGROUND_HOSTS)`)
 	svcSpec := fs.String("services", env("PLAYGROUND_SERVICES", ""), `built-in services on loopback: comma-separated name=port (0: off, -1: a free port), "free" (every one on a free port) or "none"; e.g. "chat=9000,http=0" (PLAYGROUND_SERVICES)`)
 	noServices := fs.Bool("no-services", envBool("PLAYGROUND_NO_SERVICES"), "start no built-in services (PLAYGROUND_NO_SERVICES)")
 	lossRate := fs.Float64("lossy-rate", envFloat("PLAYGROUND_LOSSY_RATE", 0.3), "share of datagrams the lossy echo drops, above 0 and at most 1 (PLAYGROUND_LOSSY_RATE)")
@@ -94,6 +95,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	svcs.LossRate = *lossRate
 	cfg.Services = svcs
+	if *hosts != "" {
+		cfg.Hosts = slices.Clone(server.DefaultHosts)
+		for _, h := range strings.Split(*hosts, ",") {
+			if h = strings.ToLower(strings.Trim(strings.TrimSpace(h), "[]")); h != "" {
+				cfg.Hosts = append(cfg.Hosts, h)
+			}
+		}
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)

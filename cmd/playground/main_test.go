@@ -205,3 +205,45 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestHostAllowlist: a request naming another host in its Host header — a
+// DNS-rebinding page's — is refused, page and WebSocket alike; the names
+// this machine goes by are allowed, and -hosts adds more.
+func TestHostAllowlist(t *testing.T) {
+	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "none", "-hosts", "playground.test")
+	port := base[strings.LastIndexByte(base, ':')+1:]
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{"127.0.0.1:" + port, 200},
+		{"localhost:" + port, 200},
+		{"LOCALHOST:" + port, 200},
+		{"[::1]:" + port, 200},
+		{"playground.test:" + port, 200},
+		{"playground.test", 200},
+		{"rebind.attacker.example:" + port, 403},
+		{"127.0.0.1.attacker.example", 403},
+	} {
+		for _, path := range []string{"/", "/ws"} {
+			req, err := http.NewRequest("GET", base+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = tc.host
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got := resp.StatusCode
+			if path == "/ws" && got != 403 {
+				got = 200 // not refused for its host; a plain GET is no WebSocket handshake
+			}
+			if got != tc.want {
+				t.Errorf("GET %s with Host %q: %d %q, want %d", path, tc.host, resp.StatusCode, body, tc.want)
+			}
+		}
+	}
+}

@@ -15,6 +15,12 @@ type Config struct {
 	// lets anyone who can reach the host open sockets on it: only do that
 	// inside a container or behind hosted mode's policy.
 	Addr string
+	// Hosts are the host names a request's Host header may name (without
+	// the port), so that a DNS-rebinding page — a site whose name suddenly
+	// resolves to 127.0.0.1 — cannot reach the playground from a browser.
+	// Nil means DefaultHosts. "*" allows any host: never use it where a
+	// browser on this machine visits other sites.
+	Hosts []string
 	// Mode is "local" (the default: a person's own machine). Hosted mode is
 	// a later issue and is refused until it exists.
 	Mode string
@@ -52,5 +58,8 @@ type Services struct {
 
 // DefaultAddr is the HTTP address of a zero Config.
 const DefaultAddr = "127.0.0.1:8080"
+
+// DefaultHosts are the names under which this machine reaches itself.
+var DefaultHosts = []string{"localhost", "127.0.0.1", "::1"}
 
 var _ session.Resolver = (*net.Resolver)(nil)

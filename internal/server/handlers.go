@@ -2,6 +2,9 @@ package server
 
 import (
 	"io/fs"
+	"net"
+	"slices"
+	"strconv"
 	"net/http"
 	"strings"
 
@@ -21,6 +24,31 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// allowedHost refuses a request whose Host header names a host not in
+// Config.Hosts: a page from another site that rebinds its name to this
+// machine's address still sends its own name, and is refused here, before
+// any page or WebSocket.
+func (s *server) allowedHost(next http.Handler) http.Handler {
+	hosts := s.cfg.Hosts
+	if hosts == nil {
+		hosts = DefaultHosts
+	}
+	anyHost := slices.Contains(hosts, "*")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.ToLower(strings.Trim(host, "[]"))
+		if !anyHost && !slices.Contains(hosts, host) {
+			s.log.Info("refused a request for another host", "host", r.Host)
+			http.Error(w, "This playground does not answer for host "+strconv.Quote(r.Host)+". Open it as http://localhost or http://127.0.0.1, or start it with -hosts naming this host.", http.StatusForbidden)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -10,7 +10,7 @@ import (
 // routes lists every HTTP route the playground serves.
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, middleware.GetHead, securityHeaders)
+	r.Use(middleware.Recoverer, s.allowedHost, middleware.GetHead, securityHeaders)
 	r.Get("/", s.handleIndex)
 	r.Get("/healthz", handleHealthz)
 	r.Get("/static/{version}/*", s.handleStatic)
