@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"fmt"
 	"net"
 	"testing"
 
@@ -146,10 +147,31 @@ func TestProxyRefused(t *testing.T) {
 	if e := c.Fails("d", "bad_field"); e.Sock == 0 {
 		t.Errorf("bad knobs are refused after the call, on the proxy's socket: %v", e)
 	}
+	c.Send(`{"id":"d2","op":"proxy","proto":"tcp","host":"127.0.0.1","port":0,"target_host":"127.0.0.1","target_port":7,"knobs":{"latency_ms":18446744073710}}`)
+	c.Fails("d2", "bad_field")
+	c.Send(`{"id":"d3","op":"proxy","proto":"tcp","host":"127.0.0.1","port":0,"target_host":"127.0.0.1","target_port":7,"knobs":{"loss":0.5}}`)
+	if e := c.Fails("d3", "bad_field"); e.Message != "knobs loss and reorder are for UDP proxies: TCP delivers every byte, in order" {
+		t.Errorf("got %q", e.Message)
+	}
+	c.Send(`{"id":"d4","op":"proxy","proto":"tcp","host":"127.0.0.1","port":0,"target_host":"::1","target_port":7}`)
+	c.Fails("d4", "bad_field")
+	// A proxy aimed at itself would chain connections to itself until the
+	// server ran out of descriptors.
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := port(t, free.Addr().String())
+	free.Close()
+	c.Send(`{"id":"d5","op":"proxy","proto":"tcp","host":"127.0.0.1","port":%s,"target_host":"127.0.0.1","target_port":%s}`, self, self)
+	if e := c.Fails("d5", "bad_field"); e.Message != "a proxy cannot forward to its own address 127.0.0.1:"+self+": every connection would come back to it" {
+		t.Errorf("got %q", e.Message)
+	}
+
 	c.Send(`{"id":"e","op":"listen","host":"127.0.0.1","port":0}`)
 	ln := c.OK("e")
 	c.Send(`{"id":"f","op":"proxy_set","sock":%d,"knobs":{}}`, ln.Sock)
-	if e := c.Fails("f", "bad_state"); e.Message != "socket 2 is a tcp-listener, not a proxy" {
+	if e := c.Fails("f", "bad_state"); e.Message != fmt.Sprintf("socket %d is a tcp-listener, not a proxy", ln.Sock) {
 		t.Errorf("got %q", e.Message)
 	}
 }

@@ -3,9 +3,9 @@ package server
 import (
 	"io/fs"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
-	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5"

@@ -131,6 +131,12 @@ func (r *room) join(c net.Conn) *chatClient {
 
 // handle acts on one line from cl and reports whether cl stays.
 func (r *room) handle(cl *chatClient, line string) bool {
+	r.mu.Lock()
+	_, member := r.clients[cl]
+	r.mu.Unlock()
+	if !member {
+		return false // dropped for not reading: lines it sent before say nothing now
+	}
 	switch {
 	case line == "":
 		return true

@@ -56,6 +56,7 @@ type httpRequest struct {
 	headers        [][2]string // name as sent, value trimmed
 	bare           bool        // some line ended in a bare "\n"
 	bodyLen        int64
+	sawLength      bool   // a Content-Length header was read
 	close          bool   // after the response
 	closeWhy       string // why, for the body
 }
@@ -242,9 +243,10 @@ func readRequest(br *bufio.Reader) (r *httpRequest, err error) {
 			if err != nil || n < 0 || strings.TrimLeft(value, "0123456789") != "" {
 				return r, badRequest("Content-Length must be a number of bytes; got %q", value)
 			}
-			if r.bodyLen != 0 && r.bodyLen != n {
+			if r.sawLength && r.bodyLen != n {
 				return r, badRequest("two different Content-Lengths")
 			}
+			r.sawLength = true
 			if n > httpMaxBody {
 				return r, &httpError{413, fmt.Sprintf("this server reads bodies of at most %d bytes; Content-Length is %d", httpMaxBody, n)}
 			}

@@ -122,6 +122,7 @@ func TestHTTPMalformed(t *testing.T) {
 		{"no name", "GET / HTTP/1.1\r\n: x\r\n\r\n", 400, "header line 1 has no name before its colon"},
 		{"control in value", "GET / HTTP/1.1\r\nHost: x\x01y\r\n\r\n", 400, "the value of header Host has a control character"},
 		{"bad Content-Length", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1e3\r\n\r\n", 400, `Content-Length must be a number of bytes; got "1e3"`},
+		{"two Content-Lengths", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n", 400, "two different Content-Lengths"},
 		{"chunked", "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501, "send Content-Length instead"},
 		{"huge body", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 413, "this server reads bodies of at most 1048576 bytes"},
 		{"long target", "GET /" + strings.Repeat("a", httpMaxLine) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414, "the request line is longer than 8192 bytes"},

@@ -26,6 +26,47 @@ type Knobs struct {
 	Reorder    float64 `json:"reorder,omitempty"`      // UDP: the share held back behind the next one
 }
 
+// maxKnobMS bounds the millisecond knobs before they become durations.
+const maxKnobMS = int(badnet.MaxDelay / time.Millisecond)
+
+// check refuses knobs out of range, or for the other protocol, by name.
+func (k Knobs) check(proto string) *Error {
+	for _, ms := range []struct {
+		name string
+		v    int
+	}{{"latency_ms", k.LatencyMS}, {"jitter_ms", k.JitterMS}, {"split_gap_ms", k.SplitGapMS}, {"coalesce_ms", k.CoalesceMS}} {
+		if ms.v < 0 || ms.v > maxKnobMS {
+			return Errorf(CodeBadField, "knob %s must be from 0 to %d (ms), not %d", ms.name, maxKnobMS, ms.v)
+		}
+	}
+	if k.Bandwidth < 0 || k.Bandwidth > 1<<30 {
+		return Errorf(CodeBadField, "knob bandwidth must be from 0 (unlimited) to %d bytes a second, not %d", 1<<30, k.Bandwidth)
+	}
+	if k.Split < 0 || k.Split > 1<<20 {
+		return Errorf(CodeBadField, "knob split must be from 0 (off) to %d bytes, not %d", 1<<20, k.Split)
+	}
+	if proto == "udp" && (k.Split != 0 || k.SplitGapMS != 0 || k.CoalesceMS != 0) {
+		return Errorf(CodeBadField, "knobs split, split_gap_ms and coalesce_ms are for TCP proxies: a UDP proxy forwards whole datagrams")
+	}
+	if proto == "tcp" && (k.Loss != 0 || k.Reorder != 0) {
+		return Errorf(CodeBadField, "knobs loss and reorder are for UDP proxies: TCP delivers every byte, in order")
+	}
+	if err := k.engine().Validate(); err != nil {
+		return Errorf(CodeBadField, "%s", knobMessage(err))
+	}
+	return nil
+}
+
+// pickFamily is the first address of the family asked for, or the first.
+func pickFamily(addrs []netip.Addr, v4 bool) netip.Addr {
+	for _, a := range addrs {
+		if a.Is4() == v4 {
+			return a
+		}
+	}
+	return addrs[0]
+}
+
 func (k Knobs) engine() badnet.Knobs {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	return badnet.Knobs{Latency: ms(k.LatencyMS), Jitter: ms(k.JitterMS), Bandwidth: k.Bandwidth, Split: k.Split,
@@ -76,8 +117,8 @@ func (s *Session) startProxy(req Req, sk *Socket, a ProxyArgs) {
 		s.fail(req, "proxy", sk.id, err)
 		s.failSocket(sk, err.Message)
 	}
-	if err := a.Knobs.engine().Validate(); err != nil {
-		failed(Errorf(CodeBadField, "%s", knobMessage(err)))
+	if err := a.Knobs.check(a.Proto); err != nil {
+		failed(err)
 		return
 	}
 	listen, rerr := s.resolve(sk.ctx, a.Host, a.Family)
@@ -91,7 +132,11 @@ func (s *Session) startProxy(req Req, sk *Socket, a ProxyArgs) {
 		return
 	}
 	laddr := netip.AddrPortFrom(listen[0], uint16(a.Port))
-	taddr := netip.AddrPortFrom(target[0], uint16(a.TargetPort))
+	taddr := netip.AddrPortFrom(pickFamily(target, listen[0].Is4()), uint16(a.TargetPort))
+	if laddr.Addr().Is4() != taddr.Addr().Is4() {
+		failed(Errorf(CodeBadField, "the proxy listens on %s but its target %s is in the other address family; give both IPv4 or both IPv6 addresses", laddr.Addr(), taddr.Addr()))
+		return
+	}
 	listenOp, sendOp := policy.OpListen, policy.OpConnect
 	if a.Proto == "udp" {
 		listenOp, sendOp = policy.OpBind, policy.OpSendTo
@@ -138,6 +183,12 @@ func (s *Session) startProxy(req Req, sk *Socket, a ProxyArgs) {
 		s.fail(req, "proxy", sk.id, errClosedWhileWaiting("proxy"))
 		return
 	}
+	if local := addrPortOf(p.Addr()); local.Port() == taddr.Port() && (local.Addr() == taddr.Addr() || local.Addr().IsUnspecified()) {
+		sk.mu.Unlock()
+		p.Close()
+		failed(Errorf(CodeBadField, "a proxy cannot forward to its own address %s: every connection would come back to it", local))
+		return
+	}
 	sk.proxy = p
 	sk.local = addrPortOf(p.Addr())
 	sk.remote = p.Target()
@@ -159,15 +210,20 @@ func (s *Session) relayed(sk *Socket, ev badnet.Event) {
 	case badnet.ToClient:
 		e.Dir = "to-client"
 	}
-	if ev.Err != nil {
+	switch {
+	case ev.Kind == badnet.KindError && ev.Err != nil:
 		ce := Classify("", ev.Err)
 		var d *Error
 		if errors.As(ev.Err, &d) {
 			ce = d
 		}
 		e.Code, e.Errno, e.Message = ce.Code, ce.Errno, relayMessage(ev.Err)
+	case ev.Err != nil:
+		e.Message = relayMessage(ev.Err) // a drop is not an error: it says why
 	}
-	if ev.Kind == badnet.KindChunk {
+	if e.Data != nil {
+		// Bytes wait for room in the event window, like a socket's reads:
+		// a client that reads slowly slows the proxy, never the memory.
 		s.log.WaitRoom(sk.ctx)
 	}
 	s.log.Append(e)
@@ -176,8 +232,16 @@ func (s *Session) relayed(sk *Socket, ev badnet.Event) {
 // ProxySet replaces every knob of proxy sock.
 func (s *Session) ProxySet(req Req, sock int, k Knobs) {
 	s.log.Append(&Event{Type: TypeCall, Op: "proxy_set", Sock: sock, ID: req.ID, Origin: req.Origin, Knobs: &k})
-	p, err := s.proxyOf(sock)
+	p, kind, err := s.proxyOf(sock)
 	if err != nil {
+		s.fail(req, "proxy_set", sock, err)
+		return
+	}
+	proto := "tcp"
+	if kind == KindUDPProxy {
+		proto = "udp"
+	}
+	if err := k.check(proto); err != nil {
 		s.fail(req, "proxy_set", sock, err)
 		return
 	}
@@ -191,7 +255,7 @@ func (s *Session) ProxySet(req Req, sock int, k Knobs) {
 // ProxyReset resets every open TCP connection through proxy sock now.
 func (s *Session) ProxyReset(req Req, sock int) {
 	s.log.Append(&Event{Type: TypeCall, Op: "proxy_reset", Sock: sock, ID: req.ID, Origin: req.Origin})
-	p, err := s.proxyOf(sock)
+	p, _, err := s.proxyOf(sock)
 	if err != nil {
 		s.fail(req, "proxy_reset", sock, err)
 		return
@@ -200,20 +264,20 @@ func (s *Session) ProxyReset(req Req, sock int) {
 	s.log.Append(&Event{Type: TypeResult, Op: "proxy_reset", Sock: sock, ID: req.ID, Origin: req.Origin, Conns: n})
 }
 
-func (s *Session) proxyOf(sock int) (*badnet.Proxy, *Error) {
+func (s *Session) proxyOf(sock int) (*badnet.Proxy, string, *Error) {
 	sk, err := s.lookup(sock)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	sk.mu.Lock()
 	defer sk.mu.Unlock()
 	if sk.proxy == nil {
 		if sk.kind == KindTCPProxy || sk.kind == KindUDPProxy {
-			return nil, Errorf(CodeBadState, "proxy %d is not running yet", sock)
+			return nil, "", Errorf(CodeBadState, "proxy %d is not running yet", sock)
 		}
-		return nil, Errorf(CodeBadState, "socket %d is a %s, not a proxy", sock, sk.kind)
+		return nil, "", Errorf(CodeBadState, "socket %d is a %s, not a proxy", sock, sk.kind)
 	}
-	return sk.proxy, nil
+	return sk.proxy, sk.kind, nil
 }
 
 // knobMessage is a knob validation error without the engine's package prefix.
@@ -227,6 +291,10 @@ func relayMessage(err error) string {
 		return "dropped: the loss knob chose this datagram"
 	case errors.Is(err, badnet.ErrQueueFull):
 		return "dropped: the proxy's queue is full"
+	case errors.Is(err, badnet.ErrTooManyClients):
+		return fmt.Sprintf("dropped: %d client addresses already use this proxy", badnet.MaxUDPClients)
+	case errors.Is(err, badnet.ErrTooManyConns):
+		return fmt.Sprintf("reset: %d connections already go through this proxy", badnet.MaxTCPConns)
 	}
 	var e *Error
 	if errors.As(err, &e) {

@@ -241,9 +241,9 @@ function countRelay(r, ev, udp) {
       break;
     case "error":
       r.errors++;
-      // A TCP connection's error about the whole connection is its end; a
-      // UDP mapping outlives the errors the target's host sends back.
-      if (!ev.dir && !udp) r.live.delete(ev.conn);
+      // A TCP connection's error is its end (the proxy resets both sides);
+      // a UDP mapping outlives the errors the target's host sends back.
+      if (!udp && ev.conn) r.live.delete(ev.conn);
       break;
   }
 }

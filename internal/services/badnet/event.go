@@ -106,4 +106,7 @@ var (
 	// ErrTooManyClients means MaxUDPClients client addresses already have
 	// a mapping.
 	ErrTooManyClients = errors.New("badnet: too many UDP client addresses")
+	// ErrTooManyConns means MaxTCPConns connections are already open
+	// through the proxy; the new client was reset.
+	ErrTooManyConns = errors.New("badnet: too many TCP connections through the proxy")
 )

@@ -21,6 +21,10 @@ const (
 	// MaxUDPClients is how many UDP client addresses may have a mapping at
 	// once; datagrams from more are dropped with ErrTooManyClients.
 	MaxUDPClients = 256
+	// MaxTCPConns is how many TCP connections may go through a proxy at
+	// once; a client beyond them is reset with ErrTooManyConns. It also
+	// bounds a proxy aimed at itself, or two aimed at each other.
+	MaxTCPConns = 64
 	// acceptRetry is the pause after a failed accept (out of file
 	// descriptors, say), so that a lasting error does not spin.
 	acceptRetry = 100 * time.Millisecond

@@ -59,6 +59,15 @@ func (p *Proxy) serveTCP() {
 			nc.Close()
 			return
 		}
+		if len(p.conns) >= MaxTCPConns {
+			p.mu.Unlock()
+			if l, ok := nc.(lingerer); ok {
+				l.SetLinger(0)
+			}
+			nc.Close()
+			p.emit(Event{Kind: KindError, Client: nc.RemoteAddr().String(), Target: p.tstr, Err: ErrTooManyConns})
+			continue
+		}
 		p.nextID++
 		c := &tcpConn{p: p, id: p.nextID, client: nc, cstr: nc.RemoteAddr().String(), done: make(chan struct{})}
 		p.conns[c.id] = c

@@ -440,3 +440,38 @@ func dialAndRead(t *testing.T, p *badnet.Proxy) error {
 	_, err = c.Read(make([]byte, 1))
 	return err
 }
+
+// TestMaxTCPConns: beyond MaxTCPConns open connections a new client is
+// reset with an error event, so a proxy aimed at itself (or two aimed at
+// each other) cannot eat the server's descriptors; a slot freed is usable.
+func TestMaxTCPConns(t *testing.T) {
+	p, rec := startProxy(t, badnet.Config{Network: "tcp", Target: tcpEcho(t)})
+	conns := make([]*net.TCPConn, badnet.MaxTCPConns)
+	for i := range conns {
+		conns[i] = dial(t, p)
+		// Proves the proxy took it: an echo through it.
+		if _, err := conns[i].Write([]byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(conns[i], make([]byte, 1)); err != nil {
+			t.Fatalf("connection %d: %v", i+1, err)
+		}
+	}
+	extra := dial(t, p)
+	if _, err := extra.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("connection %d read %v, want ECONNRESET", badnet.MaxTCPConns+1, err)
+	}
+	ev := rec.waitFor(t, badnet.KindError, 0)
+	if !errors.Is(ev.Err, badnet.ErrTooManyConns) {
+		t.Fatalf("error event %v, want ErrTooManyConns", ev.Err)
+	}
+	conns[0].Close()
+	eventually(t, rec.sig, "the first connection's close", func() bool { return len(rec.matching(badnet.KindClose, 0)) > 0 })
+	again := dial(t, p)
+	if _, err := again.Write([]byte{'y'}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(again, make([]byte, 1)); err != nil {
+		t.Fatalf("after a slot was freed: %v", err)
+	}
+}

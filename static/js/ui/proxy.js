@@ -56,7 +56,7 @@ export function createProxy(cards, s, titleId) {
     refs.inputs[k.key] = input;
     return h("label", { class: "field knob" }, h("span", {}, k.label), input);
   });
-  refs.knobsProblem = h("p", { class: "error-text", hidden: true });
+  refs.knobsProblem = h("p", { class: "error-text", role: "alert", hidden: true });
   refs.knobsNow = h("p", { class: "knobs-now", role: "status", "aria-live": "polite", "aria-label": "Knobs in force" });
   refs.form = h(
     "form",
@@ -153,9 +153,12 @@ async function apply(cards, s, refs) {
   } catch (err) {
     setText(refs.knobsProblem, `Not applied: ${err.message}`);
     refs.knobsProblem.hidden = false;
+    st.edited = false; // show again what is in force
+    if (s.knobs) fill(refs, s.knobs);
   } finally {
     st.pending--;
     cards.store.touch(s);
+    cards.render();
   }
 }
 
@@ -202,7 +205,9 @@ export function updateProxy(cards, s, { el, refs }) {
   const now = s.knobs ? knobsText(s.knobs) : "waiting for the proxy…";
   setText(refs.knobsNow, `In force: ${now}${st.pending ? " · applying your change…" : ""}`);
   const proxying = s.state === "proxying";
-  refs.form.querySelector("fieldset").disabled = s.final;
+  // Knobs can change only while the proxy runs: before, a change would fail
+  // ("not running yet") and leave the fields showing knobs not in force.
+  refs.form.querySelector("fieldset").disabled = !proxying;
   refs.connect.disabled = !proxying;
   refs.reset.disabled = !proxying;
   refs.close.disabled = s.final;
@@ -215,7 +220,7 @@ function fill(refs, k) {
     const def = KNOBS.find((x) => x.key === key);
     let v = k[key] || 0;
     if (def.percent) v = Math.round(v * 1000) / 10;
-    if (key === "split_gap_ms" && !v) v = SPLIT_GAP_DEFAULT;
+    if (key === "split_gap_ms" && !v) v = k.split ? 1 : SPLIT_GAP_DEFAULT; // 0 in force means the 1 ms default
     input.value = String(v);
   }
 }
