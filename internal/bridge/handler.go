@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -36,10 +37,23 @@ type Options struct {
 	OriginPatterns []string
 	// Logger receives diagnostics. Nil discards them.
 	Logger *slog.Logger
+	// PingInterval is how often the server pings each client, and
+	// PingTimeout how long it waits for the pong before it drops the
+	// connection (and with it the session and its sockets): a browser that
+	// vanished without closing, or stopped reading, does not hold sockets
+	// for ever. Zero means DefaultPingInterval and DefaultPingTimeout; a
+	// negative interval turns pings off.
+	PingInterval, PingTimeout time.Duration
 }
 
 // DefaultMaxMessage leaves room for a 1 MiB payload spelled in hex.
 const DefaultMaxMessage = 3 << 20
+
+// Liveness defaults.
+const (
+	DefaultPingInterval = 30 * time.Second
+	DefaultPingTimeout  = 30 * time.Second
+)
 
 // Handler serves the protocol on WebSocket upgrades: each connection gets a
 // new session that lives as long as the connection.
@@ -152,9 +166,15 @@ func (c *conn) run() error {
 		cancel() // a dead writer ends the reader too
 		writeErr <- err
 	}()
+	pinged := make(chan struct{})
+	go func() {
+		defer close(pinged)
+		c.pingLoop(ctx)
+	}()
 	err := c.readLoop(ctx)
 	cancel()
 	c.sess.Close() // closes every socket and waits for its goroutines
+	<-pinged
 	werr := <-writeErr
 	c.ws.CloseNow()
 	if isNormal(err) {
@@ -164,6 +184,42 @@ func (c *conn) run() error {
 		return nil
 	}
 	return err
+}
+
+// pingLoop pings the client every PingInterval and drops the connection
+// when a pong does not come back within PingTimeout. The pong is read by
+// readLoop, which pauses while the client leaves events unread (§9 of the
+// protocol): a client that reads nothing for PingTimeout is dropped too.
+func (c *conn) pingLoop(ctx context.Context) {
+	every, wait := c.h.opts.PingInterval, c.h.opts.PingTimeout
+	if every < 0 {
+		return
+	}
+	if every == 0 {
+		every = DefaultPingInterval
+	}
+	if wait <= 0 {
+		wait = DefaultPingTimeout
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, wait)
+		err := c.ws.Ping(pctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Info("no pong from the client: dropping the connection", "err", err, "timeout", wait)
+				c.ws.CloseNow()
+			}
+			return
+		}
+	}
 }
 
 func (c *conn) hello(ctx context.Context) error {

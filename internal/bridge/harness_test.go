@@ -83,6 +83,9 @@ func startServer(t testing.TB, opts bridge.Options) string {
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
 }
 
+// Conn is the client's WebSocket, for tests that read it themselves.
+func (c *Client) Conn() *websocket.Conn { return c.ws }
+
 // Client is a protocol client that reads only when a test asks it to, so a
 // test can stop reading to exercise flow control.
 type Client struct {
