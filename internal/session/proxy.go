@@ -212,11 +212,7 @@ func (s *Session) relayed(sk *Socket, ev badnet.Event) {
 	}
 	switch {
 	case ev.Kind == badnet.KindError && ev.Err != nil:
-		ce := Classify("", ev.Err)
-		var d *Error
-		if errors.As(ev.Err, &d) {
-			ce = d
-		}
+		ce := Classify("", ev.Err) // keeps an *Error, such as a policy refusal, as it is
 		e.Code, e.Errno, e.Message = ce.Code, ce.Errno, relayMessage(ev.Err)
 	case ev.Err != nil:
 		e.Message = relayMessage(ev.Err) // a drop is not an error: it says why
@@ -295,10 +291,6 @@ func relayMessage(err error) string {
 		return fmt.Sprintf("dropped: %d client addresses already use this proxy", badnet.MaxUDPClients)
 	case errors.Is(err, badnet.ErrTooManyConns):
 		return fmt.Sprintf("reset: %d connections already go through this proxy", badnet.MaxTCPConns)
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Message
 	}
 	return Classify("", err).Message
 }
