@@ -457,9 +457,8 @@ func TestMaxTCPConns(t *testing.T) {
 			t.Fatalf("connection %d: %v", i+1, err)
 		}
 	}
-	extra := dial(t, p)
-	if _, err := extra.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
-		t.Fatalf("connection %d read %v, want ECONNRESET", badnet.MaxTCPConns+1, err)
+	if err := dialAndRead(t, p); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("connection %d: %v, want ECONNRESET", badnet.MaxTCPConns+1, err)
 	}
 	ev := rec.waitFor(t, badnet.KindError, 0)
 	if !errors.Is(ev.Err, badnet.ErrTooManyConns) {
