@@ -77,11 +77,13 @@ func TestListCloseStates(t *testing.T) {
 			return len(es) == 0, fmt.Sprintf("%+v", es)
 		})
 
-		// A state filter selects it; the other method sees it too.
-		if es := list(t, Filter{Local: cAddr, States: []State{StateTimeWait, StateFinWait2}}); len(es) != 1 {
+		// A state filter selects it; the other method sees it too. (By the
+		// whole 4-tuple: an earlier connection from the same local port may
+		// still be in TIME_WAIT too.)
+		if es := list(t, Filter{Local: cAddr, Remote: sAddr, States: []State{StateTimeWait, StateFinWait2}}); len(es) != 1 {
 			t.Errorf("List by TIME_WAIT = %+v, want the client", es)
 		}
-		if es := list(t, Filter{Local: cAddr, States: []State{StateEstablished}}); len(es) != 0 {
+		if es := list(t, Filter{Local: cAddr, Remote: sAddr, States: []State{StateEstablished}}); len(es) != 0 {
 			t.Errorf("List by ESTABLISHED = %+v, want nothing", es)
 		}
 		es, err := listProc(clientSide)

@@ -28,6 +28,9 @@ var procFiles = []string{"/proc/net/tcp", "/proc/net/tcp6"}
 // listProc lists TCP sockets from /proc/net/tcp and /proc/net/tcp6.
 func listProc(f Filter) ([]Entry, error) {
 	var out []Entry
+	// The files are read a page at a time while sockets come and go, so
+	// one socket can be listed twice: keep the first of a 4-tuple.
+	seen := map[[2]netip.AddrPort]bool{}
 	for i, name := range procFiles {
 		file, err := os.Open(name)
 		if i > 0 && errors.Is(err, fs.ErrNotExist) {
@@ -42,7 +45,9 @@ func listProc(f Filter) ([]Entry, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		for _, e := range entries {
-			if f.match(e) {
+			k := [2]netip.AddrPort{e.Local, e.Remote}
+			if f.match(e) && !seen[k] {
+				seen[k] = true
 				out = append(out, e)
 			}
 		}
