@@ -26,6 +26,9 @@ type Log struct {
 	budget int64 // retain at most this many bytes of delivered events
 	window int64 // undelivered bytes allowed before WaitRoom blocks
 
+	observe  func(*Event) // if set, sees every appended event, under mu
+	observed func()       // if set, called once when the log closes, under mu
+
 	mu        sync.Mutex // guards everything below
 	events    []*Event   // events[head:] are retained; their seqs are consecutive
 	head      int
@@ -65,6 +68,9 @@ func (l *Log) Append(e *Event) {
 	e.cum = l.cum
 	l.events = append(l.events, e)
 	l.retained += e.size()
+	if l.observe != nil {
+		l.observe(e)
+	}
 	l.trim()
 	if l.readers {
 		close(l.appended)
@@ -175,7 +181,17 @@ func (l *Log) Close() {
 		return
 	}
 	l.closed = true
+	if l.observed != nil {
+		l.observed()
+	}
 	l.readers, l.writers = false, false
 	close(l.appended)
 	close(l.drained)
+}
+
+// Pending returns the bytes of events appended but not yet delivered.
+func (l *Log) Pending() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cum - l.delCum
 }

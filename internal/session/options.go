@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/socketplayground/playground/internal/metrics"
 	"github.com/socketplayground/playground/internal/policy"
 )
 
@@ -74,9 +75,23 @@ type Resolver interface {
 
 var _ Resolver = (*net.Resolver)(nil)
 
-// Policy decides whether an action is allowed. *policy.Policy is one.
+// Policy decides whether an action is allowed, hands out the addresses a
+// session may listen on, and paces its bytes. *policy.Policy is one; see
+// package policy for what each method means.
 type Policy interface {
+	// Check is asked before every operation and every datagram.
 	Check(policy.Action) error
+	// CheckName is asked before a name (Action.Host) is resolved.
+	CheckName(policy.Action) error
+	// Reserve is asked before a listen or bind, and returns the address to
+	// use (hosted mode gives out ports from a pool).
+	Reserve(policy.Action) (netip.AddrPort, error)
+	// Release gives back a port Reserve gave, when its socket ends.
+	Release(session string, port uint16)
+	// Wait blocks until n more bytes fit the session's byte rate.
+	Wait(ctx context.Context, session string, n int) error
+	// End forgets a session that ended.
+	End(session string)
 }
 
 var _ Policy = (*policy.Policy)(nil)
@@ -91,6 +106,8 @@ type Options struct {
 	Resolver Resolver
 	// Logger receives diagnostics, never payload bytes. Nil discards them.
 	Logger *slog.Logger
+	// Metrics counts sockets, bytes, errors and refusals. Nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Req identifies the request an operation answers: ID is echoed in the

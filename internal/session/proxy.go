@@ -141,11 +141,15 @@ func (s *Session) startProxy(req Req, sk *Socket, a ProxyArgs) {
 	if a.Proto == "udp" {
 		listenOp, sendOp = policy.OpBind, policy.OpSendTo
 	}
-	if err := s.check(listenOp, laddr, 0); err != nil {
-		failed(err)
+	laddr, perr := s.reserve(sk, policy.Action{Op: listenOp, Addr: laddr, Host: nameOf(a.Host)})
+	if perr != nil {
+		failed(perr)
 		return
 	}
-	if err := s.check(sendOp, taddr, 0); err != nil {
+	sk.mu.Lock()
+	sk.held = laddr.Port() // released when the socket ends, however it ends
+	sk.mu.Unlock()
+	if err := s.check(policy.Action{Op: sendOp, Addr: taddr, Host: nameOf(a.TargetHost)}); err != nil {
 		failed(err)
 		return
 	}
@@ -165,7 +169,7 @@ func (s *Session) startProxy(req Req, sk *Socket, a ProxyArgs) {
 			if err != nil {
 				return err
 			}
-			if e := s.check(sendOp, ap, 0); e != nil {
+			if e := s.check(policy.Action{Op: sendOp, Addr: ap, Host: nameOf(a.TargetHost)}); e != nil {
 				return e
 			}
 			return nil
@@ -195,6 +199,7 @@ func (s *Session) startProxy(req Req, sk *Socket, a ProxyArgs) {
 	k := a.Knobs
 	s.log.Append(&Event{Type: TypeResult, Op: "proxy", Sock: sk.id, ID: req.ID, Origin: req.Origin,
 		Local: sk.local.String(), Remote: sk.remote.String(), Knobs: &k})
+	s.logger.Info("proxy", "sock", sk.id, "local", sk.local.String(), "target", sk.remote.String())
 	s.log.Append(sk.stateEvent(StateProxying, ""))
 	sk.mu.Unlock()
 }

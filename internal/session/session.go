@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/socketplayground/playground/internal/metrics"
 	"github.com/socketplayground/playground/internal/policy"
 )
 
@@ -23,6 +24,7 @@ type Session struct {
 	resolver Resolver
 	logger   *slog.Logger
 	log      *Log
+	metrics  *metrics.Metrics
 
 	ctx    context.Context // cancelled by Close; parent of every socket's context
 	cancel context.CancelFunc
@@ -42,6 +44,7 @@ func New(opts Options) *Session {
 		policy:   opts.Policy,
 		resolver: opts.Resolver,
 		logger:   opts.Logger,
+		metrics:  opts.Metrics,
 		sockets:  make(map[int]*Socket),
 		nextID:   1,
 	}
@@ -56,6 +59,10 @@ func New(opts Options) *Session {
 	}
 	s.logger = s.logger.With("session", s.id)
 	s.log = NewLog(s.limits.History, s.limits.Window)
+	if s.metrics != nil {
+		c := newCounter(s.metrics)
+		s.log.observe, s.log.observed = c.event, c.closed
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -90,10 +97,12 @@ func (s *Session) Close() {
 	s.cancel()
 	s.wg.Wait()
 	s.log.Close()
+	s.policy.End(s.id)
 }
 
 // Reject records an invalid request: it never became a call.
 func (s *Session) Reject(req Req, op string, sock int, err *Error) {
+	s.logger.Debug("error event", "op", op, "sock", sock, "code", err.Code, "message", err.Message)
 	s.log.Append(&Event{Type: TypeError, ID: req.ID, Origin: req.Origin, Op: op, Sock: sock,
 		Code: err.Code, Errno: err.Errno, Message: err.Message})
 }
@@ -113,16 +122,28 @@ func (s *Session) goroutine(f func()) bool {
 	return true
 }
 
-// check asks the policy, and turns a refusal into an *Error.
-func (s *Session) check(op policy.Op, addr netip.AddrPort, n int) *Error {
-	err := s.policy.Check(policy.Action{Session: s.id, Op: op, Addr: addr, Bytes: n})
+// check asks the policy about a, and turns a refusal into an *Error.
+func (s *Session) check(a policy.Action) *Error {
+	a.Session = s.id
+	err := s.policy.Check(a)
 	if err == nil {
 		return nil
 	}
+	return s.refused(err)
+}
+
+// refused turns a policy's refusal into an *Error, and counts it.
+func (s *Session) refused(err error) *Error {
 	var d *policy.Denied
 	if errors.As(err, &d) {
-		return &Error{Code: CodePolicy, Message: "refused by the server's policy: " + d.Reason, Err: err}
+		s.metrics.Refused(d.Rule)
+		msg := "refused by the server's policy: " + d.Reason
+		if d.RetryAfter > 0 {
+			msg += fmt.Sprintf(" (try again in %.1f s)", d.RetryAfter.Seconds())
+		}
+		return &Error{Code: CodePolicy, Message: msg, Err: err}
 	}
+	s.metrics.Refused("other")
 	return &Error{Code: CodePolicy, Message: err.Error(), Err: err}
 }
 
@@ -156,6 +177,11 @@ func (s *Session) forget(sk *Socket) {
 	s.mu.Lock()
 	delete(s.sockets, sk.id)
 	s.mu.Unlock()
+	sk.mu.Lock()
+	held := sk.held
+	sk.held = 0
+	sk.mu.Unlock()
+	s.release(sk, held)
 }
 
 // lookup finds an open socket by id.
@@ -173,7 +199,6 @@ func (s *Session) lookup(id int) (*Socket, *Error) {
 
 // fail records that the call op on sock failed with err.
 func (s *Session) fail(req Req, op string, sock int, err *Error) {
-	s.logger.Debug("operation failed", "op", op, "sock", sock, "code", err.Code, "err", err.Err)
 	s.Reject(req, op, sock, err)
 }
 
@@ -185,6 +210,9 @@ func (s *Session) resolve(ctx context.Context, host, family string) ([]netip.Add
 			return nil, Errorf(CodeBadField, "%s is not an %s address", host, familyName(family))
 		}
 		return []netip.Addr{ip}, nil
+	}
+	if err := s.policy.CheckName(policy.Action{Session: s.id, Op: "resolve", Host: host}); err != nil {
+		return nil, s.refused(err)
 	}
 	network := "ip"
 	if family != "" {
@@ -242,4 +270,64 @@ func addrPortOf(a net.Addr) netip.AddrPort {
 // quiet reports whether err is how a socket we closed ourselves ends.
 func quiet(err error) bool {
 	return errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, io.ErrClosedPipe)
+}
+
+// reserve asks the policy for the address a listen or bind on a.Addr is to
+// use, and whether it may.
+func (s *Session) reserve(sk *Socket, a policy.Action) (netip.AddrPort, *Error) {
+	a.Session = s.id
+	addr, err := s.policy.Reserve(a)
+	if err != nil {
+		return netip.AddrPort{}, s.refused(err)
+	}
+	a.Addr = addr
+	if err := s.check(a); err != nil {
+		s.release(sk, addr.Port())
+		return netip.AddrPort{}, err
+	}
+	return addr, nil
+}
+
+// release gives port back to the policy, unless another of the session's
+// sockets still holds it (a TCP listener and a UDP socket may share one).
+func (s *Session) release(except *Socket, port uint16) {
+	if port == 0 {
+		return
+	}
+	s.mu.Lock()
+	for _, sk := range s.sockets {
+		if sk == except {
+			continue
+		}
+		sk.mu.Lock()
+		held := sk.held
+		sk.mu.Unlock()
+		if held == port {
+			s.mu.Unlock()
+			return
+		}
+	}
+	s.mu.Unlock()
+	s.policy.Release(s.id, port)
+}
+
+// nameOf returns host if it is a name to resolve, or "" for an address.
+func nameOf(host string) string {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return ""
+	}
+	return host
+}
+
+// received accounts for n bytes that arrived on sk, and paces the next
+// read to the session's byte rate. It reports false when the socket must
+// stop reading: its context ended, or the session used up its byte quota
+// (the bytes already read were delivered; the rest wait in the kernel).
+func (s *Session) received(sk *Socket, op string, from netip.AddrPort, n int) bool {
+	if err := s.check(policy.Action{Op: policy.OpRecv, Addr: from, Bytes: n}); err != nil {
+		err.Message += "; this socket reads nothing more"
+		s.log.Append(&Event{Type: TypeError, Op: op, Sock: sk.id, Auto: true, Code: err.Code, Message: err.Message})
+		return false
+	}
+	return s.policy.Wait(sk.ctx, s.id, n) == nil
 }

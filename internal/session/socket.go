@@ -31,8 +31,9 @@ type Socket struct {
 	local   netip.AddrPort
 	remote  netip.AddrPort
 	queue   []func()
-	queued  int64 // payload bytes of sends waiting in queue
-	running bool  // a worker goroutine is draining queue
+	queued  int64  // payload bytes of sends waiting in queue
+	running bool   // a worker goroutine is draining queue
+	held    uint16 // the port the policy reserved for this socket, released when it ends
 }
 
 // isDone reports whether the socket has ended (closed or failed).

@@ -82,7 +82,7 @@ func (s *Session) connect(req Req, sk *Socket, a ConnectArgs) {
 			if err != nil {
 				return err
 			}
-			if perr := s.check(policy.OpConnect, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), 0); perr != nil {
+			if perr := s.check(policy.Action{Op: policy.OpConnect, Addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), Host: nameOf(a.Host)}); perr != nil {
 				return perr
 			}
 			return nil
@@ -107,6 +107,7 @@ func (s *Session) connect(req Req, sk *Socket, a ConnectArgs) {
 		sk.local, sk.remote = addrPortOf(tc.LocalAddr()), addrPortOf(tc.RemoteAddr())
 		s.log.Append(&Event{Type: TypeResult, Op: "connect", Sock: sk.id, ID: req.ID, Origin: req.Origin,
 			Addr: target.String(), Local: sk.local.String(), Remote: sk.remote.String()})
+		s.logger.Info("connected", "sock", sk.id, "local", sk.local.String(), "remote", sk.remote.String())
 		s.log.Append(sk.stateEvent(StateEstablished, ""))
 		sk.mu.Unlock()
 		s.goroutine(func() { s.readStream(sk) })
@@ -172,24 +173,40 @@ func (s *Session) open(req Req, op, kind string, a ListenArgs, mk func(*Socket, 
 			failed(rerr)
 			return
 		}
-		addr := netip.AddrPortFrom(addrs[0], uint16(a.Port))
-		if err := s.check(policy.Op(op), addr, 0); err != nil {
-			failed(err)
-			return
-		}
-		sk.mu.Lock()
-		if sk.doneLocked() {
+		want := netip.AddrPortFrom(addrs[0], uint16(a.Port))
+		var addr netip.AddrPort
+		for attempt := 1; ; attempt++ {
+			var err *Error
+			addr, err = s.reserve(sk, policy.Action{Op: policy.Op(op), Addr: want, Host: nameOf(a.Host)})
+			if err != nil {
+				failed(err)
+				return
+			}
+			sk.mu.Lock()
+			if sk.doneLocked() {
+				sk.mu.Unlock()
+				s.release(sk, addr.Port())
+				s.fail(req, op, sk.id, errClosedWhileWaiting(op))
+				return
+			}
+			err = mk(sk, addr)
+			if err == nil {
+				sk.held = addr.Port()
+				break
+			}
 			sk.mu.Unlock()
-			s.fail(req, op, sk.id, errClosedWhileWaiting(op))
-			return
-		}
-		if err := mk(sk, addr); err != nil {
-			sk.mu.Unlock()
+			s.release(sk, addr.Port())
+			// A port the pool chose may be taken by another program: take
+			// the next one.
+			if err.Code == CodeAddrInUse && want.Port() == 0 && addr.Port() != 0 && attempt < 5 {
+				continue
+			}
 			failed(err)
 			return
 		}
 		s.log.Append(&Event{Type: TypeResult, Op: op, Sock: sk.id, ID: req.ID, Origin: req.Origin,
 			Addr: addr.String(), Local: sk.local.String()})
+		s.logger.Info(op, "sock", sk.id, "local", sk.local.String())
 		s.log.Append(sk.stateEvent(state, ""))
 		sk.mu.Unlock()
 		s.goroutine(func() { run(sk) })
@@ -228,7 +245,7 @@ func (s *Session) acceptLoop(ln *Socket) {
 			s.log.Append(&Event{Type: TypeError, Op: "accept", Sock: ln.id, Auto: true, Remote: remote.String(),
 				Code: e.Code, Errno: e.Errno, Message: e.Message + " (the connection from " + remote.String() + " was reset)"})
 		}
-		if perr := s.check(policy.OpAccept, remote, 0); perr != nil {
+		if perr := s.check(policy.Action{Op: policy.OpAccept, Addr: remote}); perr != nil {
 			refuse(perr)
 			continue
 		}
@@ -242,6 +259,7 @@ func (s *Session) acceptLoop(ln *Socket) {
 		sk.local, sk.remote = addrPortOf(c.LocalAddr()), remote
 		s.log.Append(&Event{Type: TypeResult, Op: "accept", Sock: ln.id, Auto: true, Child: sk.id,
 			Local: sk.local.String(), Remote: sk.remote.String()})
+		s.logger.Info("accepted", "sock", sk.id, "local", sk.local.String(), "remote", sk.remote.String())
 		s.log.Append(sk.stateEvent(StateEstablished, ""))
 		sk.mu.Unlock()
 		if !s.goroutine(func() { s.readStream(sk) }) {
@@ -254,6 +272,9 @@ func (s *Session) acceptLoop(ln *Socket) {
 // readStream is live mode's recv(): it reads whatever arrives and logs it,
 // pausing while the owner's window is full so TCP pushes back on the peer.
 func (s *Session) readStream(sk *Socket) {
+	sk.mu.Lock()
+	remote := sk.remote
+	sk.mu.Unlock()
 	for {
 		if s.log.WaitRoom(sk.ctx) != nil {
 			return
@@ -261,6 +282,9 @@ func (s *Session) readStream(sk *Socket) {
 		data, err := readStream(sk.tcp)
 		if len(data) > 0 {
 			s.log.Append(&Event{Type: TypeData, Op: "recv", Sock: sk.id, Auto: true, Len: len(data), Data: data})
+			if !s.received(sk, "recv", remote, len(data)) {
+				return
+			}
 		}
 		if err == nil {
 			continue
@@ -336,8 +360,12 @@ func (s *Session) send(req Req, sk *Socket, data []byte) {
 			Message: "broken pipe: you shut down writing on this socket, so nothing more can be sent"})
 		return
 	}
-	if err := s.check(policy.OpSend, remote, len(data)); err != nil {
+	if err := s.check(policy.Action{Op: policy.OpSend, Addr: remote, Bytes: len(data)}); err != nil {
 		s.fail(req, "send", sk.id, err)
+		return
+	}
+	if err := s.policy.Wait(sk.ctx, s.id, len(data)); err != nil {
+		s.fail(req, "send", sk.id, Errorf(CodeCancelled, "send cancelled: socket %d was closed while it waited for the session's byte rate", sk.id))
 		return
 	}
 	n, err := c.Write(data)

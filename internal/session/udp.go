@@ -83,8 +83,12 @@ func (s *Session) sendTo(req Req, sk *Socket, a SendToArgs) {
 		return
 	}
 	to := netip.AddrPortFrom(addrs[0], uint16(a.Port))
-	if err := s.check(policy.OpSendTo, to, len(a.Data)); err != nil {
+	if err := s.check(policy.Action{Op: policy.OpSendTo, Addr: to, Host: nameOf(a.Host), Bytes: len(a.Data)}); err != nil {
 		s.fail(req, "sendto", sk.id, err)
+		return
+	}
+	if err := s.policy.Wait(sk.ctx, s.id, len(a.Data)); err != nil {
+		s.fail(req, "sendto", sk.id, Errorf(CodeCancelled, "sendto cancelled: socket %d was closed while it waited for the session's byte rate", sk.id))
 		return
 	}
 	n, err := c.WriteToUDPAddrPort(a.Data, to)
@@ -122,5 +126,8 @@ func (s *Session) readDatagrams(sk *Socket) {
 			return
 		}
 		s.log.Append(&Event{Type: TypeData, Op: "recvfrom", Sock: sk.id, Auto: true, Peer: from.String(), Len: len(data), Data: data})
+		if !s.received(sk, "recvfrom", from, len(data)) {
+			return
+		}
 	}
 }
