@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,8 +16,11 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/socketplayground/playground/internal/metrics"
 	"github.com/socketplayground/playground/internal/session"
 )
+
+var errTooBig = errors.New("a message over the discard limit: closed with 1009")
 
 // Options configure a Handler.
 type Options struct {
@@ -44,6 +48,32 @@ type Options struct {
 	// for ever. Zero means DefaultPingInterval and DefaultPingTimeout; a
 	// negative interval turns pings off.
 	PingInterval, PingTimeout time.Duration
+	// WriteTimeout bounds how long a batch of events may take to reach the
+	// browser: one that stops reading is dropped after it, and its session
+	// ends. Zero means DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// IdleTimeout ends a session whose client sent no request for that long
+	// (close code CloseIdle). Zero means never.
+	IdleTimeout time.Duration
+	// MaxAge ends a session that long after it started (close code
+	// CloseMaxAge). Zero means never.
+	MaxAge time.Duration
+	// MessageRate is how many requests per second one connection may send,
+	// with a burst of twice that (at least 10); a request beyond it is
+	// refused with a "limit" error event and not carried out. Zero means
+	// no limit.
+	MessageRate float64
+	// DiscardLimit is the largest message the bridge reads and discards
+	// with a "too_large" error event; a larger one closes the connection
+	// with 1009 (message too big), as reading it would cost the server
+	// that much. Zero means four times MaxMessage.
+	DiscardLimit int64
+	// OriginChecked says the caller has already checked the request's
+	// Origin (the server does, with its own rules); otherwise the
+	// WebSocket library allows only pages from the request's own host.
+	OriginChecked bool
+	// Metrics counts sessions and their queues. Nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // DefaultMaxMessage leaves room for a 1 MiB payload spelled in hex.
@@ -53,6 +83,14 @@ const DefaultMaxMessage = 3 << 20
 const (
 	DefaultPingInterval = 30 * time.Second
 	DefaultPingTimeout  = 30 * time.Second
+	DefaultWriteTimeout = 30 * time.Second
+)
+
+// Close codes the server ends a session with, besides the standard ones
+// (docs/protocol.md §10). The close reason says the limit in words.
+const (
+	CloseIdle   websocket.StatusCode = 4000 // no request for IdleTimeout
+	CloseMaxAge websocket.StatusCode = 4001 // the session reached MaxAge
 )
 
 // Handler serves the protocol on WebSocket upgrades: each connection gets a
@@ -78,6 +116,12 @@ func NewHandler(base context.Context, opts Options) *Handler {
 	if opts.Mode == "" {
 		opts.Mode = "local"
 	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.DiscardLimit <= 0 {
+		opts.DiscardLimit = 4 * int64(opts.MaxMessage)
+	}
 	return &Handler{opts: opts, base: base}
 }
 
@@ -102,8 +146,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.wg.Done()
 
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:   []string{Subprotocol},
-		OriginPatterns: h.opts.OriginPatterns,
+		Subprotocols:       []string{Subprotocol},
+		OriginPatterns:     h.opts.OriginPatterns,
+		InsecureSkipVerify: h.opts.OriginChecked,
 	})
 	if err != nil {
 		h.opts.Logger.Info("websocket upgrade refused", "err", err, "remote", r.RemoteAddr)
@@ -120,13 +165,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sopts := h.opts.Session
 	sopts.ID = newID()
 	sopts.Logger = h.opts.Logger
+	sopts.Metrics = h.opts.Metrics
 	sess := session.New(sopts)
 	log := h.opts.Logger.With("session", sess.ID())
-	log.Info("session started", "remote", r.RemoteAddr)
+	client, _ := r.Context().Value(clientKey{}).(string)
+	if client == "" {
+		client = r.RemoteAddr
+	}
+	log.Info("session started", "client", client)
 
 	cn := &conn{h: h, ws: c, sess: sess, id: h.nextID.Add(1), log: log}
+	h.opts.Metrics.SessionStarted(cn, sess.Log().Pending)
 	err = cn.run()
+	h.opts.Metrics.SessionEnded(cn)
 	log.Info("session ended", "reason", err)
+}
+
+type clientKey struct{}
+
+// WithClient records in ctx whom a request is from (the person's address,
+// as the server worked it out behind its proxies), for the session's log.
+func WithClient(ctx context.Context, client string) context.Context {
+	return context.WithValue(ctx, clientKey{}, client)
 }
 
 // conn is one WebSocket connection and the session it drives.
@@ -136,6 +196,8 @@ type conn struct {
 	sess *session.Session
 	id   uint64 // the Origin of events this connection's requests cause
 	log  *slog.Logger
+
+	lastReq atomic.Int64 // when the client last sent a request, Unix ns
 }
 
 // run serves the connection until the client leaves or the server stops.
@@ -171,10 +233,16 @@ func (c *conn) run() error {
 		defer close(pinged)
 		c.pingLoop(ctx)
 	}()
+	aged := make(chan struct{})
+	go func() {
+		defer close(aged)
+		c.lifeLoop(ctx)
+	}()
 	err := c.readLoop(ctx)
 	cancel()
 	c.sess.Close() // closes every socket and waits for its goroutines
 	<-pinged
+	<-aged
 	werr := <-writeErr
 	c.ws.CloseNow()
 	if isNormal(err) {
@@ -222,6 +290,45 @@ func (c *conn) pingLoop(ctx context.Context) {
 	}
 }
 
+// lifeLoop ends the session when its client has sent no request for
+// IdleTimeout, or when it reaches MaxAge, closing the WebSocket with a code
+// and a reason that say which.
+func (c *conn) lifeLoop(ctx context.Context) {
+	idle, maxAge := c.h.opts.IdleTimeout, c.h.opts.MaxAge
+	if idle <= 0 && maxAge <= 0 {
+		return
+	}
+	start := time.Now()
+	c.lastReq.Store(start.UnixNano())
+	for {
+		// The next moment either limit could be reached.
+		next := time.Duration(1<<63 - 1)
+		if maxAge > 0 {
+			next = time.Until(start.Add(maxAge))
+		}
+		if idle > 0 {
+			next = min(next, time.Until(time.Unix(0, c.lastReq.Load()).Add(idle)))
+		}
+		if next > 0 {
+			t := time.NewTimer(next)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
+		}
+		code, why := CloseIdle, fmt.Sprintf("the session ended: no request for %v", idle)
+		if maxAge > 0 && time.Since(start) >= maxAge {
+			code, why = CloseMaxAge, fmt.Sprintf("the session ended: sessions here last at most %v", maxAge)
+		}
+		c.log.Info("closing the session", "why", why)
+		c.ws.Close(code, why)
+		return
+	}
+}
+
 func (c *conn) hello(ctx context.Context) error {
 	lim := c.sess.Limits()
 	hello := Hello{Type: "hello", Protocol: Protocol, Session: c.sess.ID(), Mode: c.h.opts.Mode,
@@ -253,6 +360,7 @@ const maxPooledBuf = 1 << 20
 // readLoop is the connection's only reader: one message, one request.
 func (c *conn) readLoop(ctx context.Context) error {
 	max := int64(c.h.opts.MaxMessage)
+	bucket := newBucket(c.h.opts.MessageRate)
 	for {
 		// A client that sends faster than it reads events is paused here,
 		// so the log never outgrows the window.
@@ -263,16 +371,26 @@ func (c *conn) readLoop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		c.lastReq.Store(time.Now().UnixNano())
 		buf := msgBufs.Get().(*bytes.Buffer)
 		buf.Reset()
 		n, err := buf.ReadFrom(io.LimitReader(r, max+1))
-		if err == nil && n > max {
-			_, err = io.Copy(io.Discard, r)
-			if err == nil {
+		switch {
+		case err != nil:
+		case n > max:
+			var rest int64
+			rest, err = io.Copy(io.Discard, io.LimitReader(r, c.h.opts.DiscardLimit-n+1))
+			if err == nil && n+rest > c.h.opts.DiscardLimit {
+				c.ws.Close(websocket.StatusMessageTooBig, fmt.Sprintf("a message over %d bytes", c.h.opts.DiscardLimit))
+				err = errTooBig
+			} else if err == nil {
 				c.sess.Reject(session.Req{Origin: c.id}, "", 0, session.Errorf(session.CodeTooLarge,
 					"message too large: the most one message may be is %d bytes; it was discarded", max))
 			}
-		} else if err == nil {
+		case !bucket.take():
+			c.sess.Reject(session.Req{Origin: c.id}, "", 0, session.Errorf(session.CodeLimit,
+				"too many requests: at most %g per second; this one was not carried out", c.h.opts.MessageRate))
+		default:
 			c.handle(typ == websocket.MessageBinary, buf.Bytes())
 		}
 		if buf.Cap() <= maxPooledBuf {
@@ -331,19 +449,8 @@ func (c *conn) writeLoop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, e := range evs {
-			buf.Reset()
-			bin, err := encode(buf, e, c.id)
-			if err != nil {
-				return err
-			}
-			typ := websocket.MessageText
-			if bin {
-				typ = websocket.MessageBinary
-			}
-			if err := c.ws.Write(ctx, typ, buf.Bytes()); err != nil {
-				return err
-			}
+		if err := c.writeBatch(ctx, evs, buf); err != nil {
+			return err
 		}
 		next = evs[len(evs)-1].Seq + 1
 		log.Delivered(next - 1)
@@ -353,9 +460,61 @@ func (c *conn) writeLoop(ctx context.Context) error {
 	}
 }
 
+// writeBatch writes evs within WriteTimeout: a browser that stops reading
+// is dropped then, rather than holding its session's sockets for ever.
+func (c *conn) writeBatch(ctx context.Context, evs []*session.Event, buf *bytes.Buffer) error {
+	ctx, cancel := context.WithTimeout(ctx, c.h.opts.WriteTimeout)
+	defer cancel()
+	for _, e := range evs {
+		buf.Reset()
+		bin, err := encode(buf, e, c.id)
+		if err != nil {
+			return err
+		}
+		typ := websocket.MessageText
+		if bin {
+			typ = websocket.MessageBinary
+		}
+		if err := c.ws.Write(ctx, typ, buf.Bytes()); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				c.log.Info("the client stopped reading: dropping the connection", "timeout", c.h.opts.WriteTimeout)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
 // newID returns an unguessable session id (128 bits).
 func newID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])
+}
+
+// bucket is a token bucket for requests: rate per second, a burst of twice
+// that (at least 10). A zero rate never refuses. Only readLoop uses it.
+type bucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+func newBucket(rate float64) *bucket {
+	burst := max(2*rate, 10)
+	return &bucket{rate: rate, burst: burst, tokens: burst, last: time.Now()}
+}
+
+// take reports whether a request may go now, and counts it.
+func (b *bucket) take() bool {
+	if b.rate <= 0 {
+		return true
+	}
+	now := time.Now()
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
