@@ -27,6 +27,8 @@ type PageConfig struct {
 	WebSocketPath string `json:"ws_path"`
 	Subprotocol   string `json:"subprotocol"`
 	Protocol      string `json:"protocol"`
+	// Token binds the page's WebSocket to its cookie (see internal/server).
+	Token string `json:"token,omitempty"`
 }
 
 // ServiceGroup is one service by name, with its TCP and UDP listeners on

@@ -199,9 +199,18 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, args := range [][]string{{"-mode", "public"}, {"-log-level", "loud"}, {"stray"}, {"-nope"}, {"-services", "nope=1"}, {"-services", "echo=x"}, {"-services", "echo=70000"}, {"-services", "echo"}, {"-lossy-rate", "1.5"}, {"-lossy-rate", "0"}} {
+	for _, args := range [][]string{{"-mode", "public"}, {"-log-level", "loud"}, {"stray"}, {"-nope"}, {"-services", "nope=1"}, {"-services", "echo=x"}, {"-services", "echo=70000"}, {"-services", "echo"}, {"-lossy-rate", "1.5"}, {"-lossy-rate", "0"},
+		{"-allow", "example.com"}, {"-allow", "10.0.0.0/33:80"}, {"-pool", "5-1"}, {"-pool", "30000"}, {"-trusted-proxies", "proxy"},
+		{"-origins", "ftp://x"}, {"-origins", "https://x/path"}, {"-log-format", "xml"}} {
 		if err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded, want an error", args)
+		}
+	}
+	// A bad value in the environment is an error too, never the default.
+	for name, v := range map[string]string{"PLAYGROUND_IDLE_TIMEOUT": "15", "PLAYGROUND_MAX_SOCKETS": "many", "PLAYGROUND_NO_SERVICES": "maybe"} {
+		err := run(context.Background(), nil, func(k string) string { return map[string]string{name: v}[k] }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: %v, want an error naming it", name, v, err)
 		}
 	}
 }

@@ -3,6 +3,10 @@ package server
 import (
 	"log/slog"
 	"net"
+	"net/netip"
+	"time"
+
+	"github.com/socketplayground/playground/internal/policy"
 
 	"github.com/socketplayground/playground/internal/session"
 )
@@ -21,9 +25,28 @@ type Config struct {
 	// Nil means DefaultHosts. "*" allows any host: never use it where a
 	// browser on this machine visits other sites.
 	Hosts []string
-	// Mode is "local" (the default: a person's own machine). Hosted mode is
-	// a later issue and is refused until it exists.
+	// Mode is ModeLocal (the default: a person's own machine, every target
+	// allowed) or ModeHosted (a public demo: the strict policy, caps and
+	// checks of docs/deploy.md).
 	Mode string
+	// Policy holds hosted mode's rules: the operator's allowlist, the
+	// listener pool and the per-session rates and quotas. Services' addresses
+	// are filled in by Run. Ignored in local mode.
+	Policy policy.Config
+	// Caps bound sessions and their connections; zero fields take the
+	// mode's defaults (DefaultCaps).
+	Caps Caps
+	// TrustedProxies are the peers whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (a TLS-terminating proxy in front).
+	// From any other peer those headers are ignored.
+	TrustedProxies []netip.Prefix
+	// Origins, if set, are the exact origins (scheme://host[:port]) whose
+	// pages may open the WebSocket. Nil means the page's own origin.
+	Origins []string
+	// MetricsAddr, if set, serves /metrics on a separate listener (keep it
+	// private). Otherwise local mode serves /metrics on Addr and hosted
+	// mode does not serve it at all.
+	MetricsAddr string
 	// Services says which built-in practice services run, and on which
 	// loopback ports. The zero value runs them all on their default ports
 	// (services.Defaults).
@@ -31,7 +54,8 @@ type Config struct {
 	// Limits bound each session; zero fields take session.DefaultLimits.
 	Limits session.Limits
 	// MaxMessage is the largest WebSocket message accepted, in bytes. Zero
-	// means bridge.DefaultMaxMessage (3 MiB).
+	// means bridge.DefaultMaxMessage (3 MiB) in local mode and
+	// HostedMaxMessage (256 KiB) in hosted mode.
 	MaxMessage int
 	// Resolver resolves host names for sessions. Nil means the system's.
 	Resolver session.Resolver
@@ -39,6 +63,94 @@ type Config struct {
 	Logger *slog.Logger
 	// Version is shown on the page. Empty means "dev".
 	Version string
+	// TokenKey signs the page tokens. Nil means a random key per process.
+	TokenKey []byte
+}
+
+// Modes.
+const (
+	ModeLocal  = "local"
+	ModeHosted = "hosted"
+)
+
+// Caps bound sessions and their WebSocket connections. A zero field takes
+// the mode's default; a negative one means no limit.
+type Caps struct {
+	// SessionsPerIP is how many sessions one client address (IPv6: one
+	// /64) may have open at once; one more gets HTTP 429.
+	SessionsPerIP int
+	// Sessions is how many sessions may be open at once in all.
+	Sessions int
+	// MessageRate is how many requests per second one connection may send.
+	MessageRate float64
+	// IdleTimeout ends a session whose page sent no request for that long.
+	IdleTimeout time.Duration
+	// MaxAge ends a session that long after it started.
+	MaxAge time.Duration
+	// WriteTimeout drops a browser that does not take its events for that
+	// long (one that stopped reading). It cannot be turned off: zero or
+	// less takes the default.
+	WriteTimeout time.Duration
+	// PingInterval and PingTimeout: the server pings every client that
+	// often, and drops one whose pong does not come within the timeout.
+	PingInterval, PingTimeout time.Duration
+}
+
+// DefaultCaps returns the caps a mode runs with.
+func DefaultCaps(mode string) Caps {
+	if mode == ModeHosted {
+		return Caps{SessionsPerIP: 4, Sessions: 2000, MessageRate: 100, IdleTimeout: 15 * time.Minute,
+			MaxAge: 2 * time.Hour, WriteTimeout: 15 * time.Second, PingInterval: 30 * time.Second, PingTimeout: 30 * time.Second}
+	}
+	return Caps{SessionsPerIP: -1, Sessions: 20000, MessageRate: -1, IdleTimeout: -1, MaxAge: -1,
+		WriteTimeout: 30 * time.Second, PingInterval: 30 * time.Second, PingTimeout: 30 * time.Second}
+}
+
+// withDefaults fills c's zero fields from the mode's defaults, and turns
+// "no limit" (negative) into the zero the lower layers read as none.
+func (c Caps) withDefaults(mode string) Caps {
+	d := DefaultCaps(mode)
+	pickI := func(v, def int) int {
+		if v == 0 {
+			v = def
+		}
+		return max(v, 0)
+	}
+	pickD := func(v, def time.Duration) time.Duration {
+		if v == 0 {
+			v = def
+		}
+		return max(v, 0)
+	}
+	c.SessionsPerIP = pickI(c.SessionsPerIP, d.SessionsPerIP)
+	c.Sessions = pickI(c.Sessions, d.Sessions)
+	if c.MessageRate == 0 {
+		c.MessageRate = d.MessageRate
+	}
+	c.MessageRate = max(c.MessageRate, 0)
+	c.IdleTimeout = pickD(c.IdleTimeout, d.IdleTimeout)
+	c.MaxAge = pickD(c.MaxAge, d.MaxAge)
+	c.WriteTimeout = pickD(c.WriteTimeout, d.WriteTimeout)
+	if c.PingInterval == 0 { // negative stays: no pings
+		c.PingInterval = d.PingInterval
+	}
+	c.PingTimeout = pickD(c.PingTimeout, d.PingTimeout)
+	return c
+}
+
+// HostedMaxMessage is hosted mode's largest WebSocket message where the
+// Config leaves it zero: room for a 64 KiB send spelled in hex.
+const HostedMaxMessage = 256 << 10
+
+// HostedLimits are the per-session limits hosted mode runs with where the
+// Config leaves them zero: smaller than local mode's, as strangers share
+// the host.
+var HostedLimits = session.Limits{
+	MaxSockets: 16,
+	MaxSend:    64 << 10,
+	SendQueue:  256 << 10,
+	Window:     256 << 10,
+	History:    1 << 20,
 }
 
 // Services says which built-in services run, and where.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
@@ -59,18 +60,43 @@ func handleHealthz(w http.ResponseWriter, _ *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
+// handleReadyz answers 200 while the server takes new sessions, and 503
+// once it is shutting down, so a load balancer stops sending people here.
+func (s *server) handleReadyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("shutting down\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// handleToken gives the page a fresh token for its cookie: a page open
+// across a server restart (a new signing key) fetches one before it
+// reconnects. Only a same-origin page can read the answer.
+func (s *server) handleToken(w http.ResponseWriter, r *http.Request) {
+	cookie := s.pageCookie(w, r)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	fmt.Fprintf(w, "{\"token\":%q}\n", s.tokens.token(cookie))
+}
+
 func (s *server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	cookie := s.pageCookie(w, r)
 	d := web.PageData{
 		Version:     s.cfg.Version,
 		Mode:        s.cfg.Mode,
 		AssetPrefix: "/static/" + static.Version,
-		Config:      web.PageConfig{WebSocketPath: wsPath, Subprotocol: bridge.Subprotocol, Protocol: bridge.Protocol},
+		Config: web.PageConfig{WebSocketPath: wsPath, Subprotocol: bridge.Subprotocol, Protocol: bridge.Protocol,
+			Token: s.tokens.token(cookie)},
 	}
 	for _, svc := range s.services {
 		d.Services = append(d.Services, web.Service(svc))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Cache-Control", "no-store") // it carries a token
 	if err := web.Index(d).Render(r.Context(), w); err != nil {
 		s.log.Warn("render index", "err", err)
 	}

@@ -10,13 +10,24 @@ import (
 // routes lists every HTTP route the playground serves.
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, s.allowedHost, middleware.GetHead, securityHeaders)
-	r.Get("/", s.handleIndex)
+	r.Use(middleware.Recoverer)
+	// Probes come from load balancers and orchestrators, which often
+	// address the server by its IP: they are answered under any Host, and
+	// say nothing but whether it is up.
 	r.Get("/healthz", handleHealthz)
-	r.Get("/static/{version}/*", s.handleStatic)
-	// The WebSocket route must stay outside compression and timeout
-	// middleware: it is a long-lived, hijacked connection.
-	r.Get(wsPath, s.ws.ServeHTTP)
+	r.Get("/readyz", s.handleReadyz)
+	r.Group(func(r chi.Router) {
+		r.Use(s.allowedHost, middleware.GetHead, securityHeaders)
+		r.Get("/", s.handleIndex)
+		r.Get("/token", s.handleToken)
+		if s.cfg.MetricsAddr == "" && s.cfg.Mode != ModeHosted {
+			r.Method(http.MethodGet, "/metrics", s.metrics.Handler())
+		}
+		r.Get("/static/{version}/*", s.handleStatic)
+		// The WebSocket route must stay outside compression and timeout
+		// middleware: it is a long-lived, hijacked connection.
+		r.With(s.admitWS).Get(wsPath, s.ws.ServeHTTP)
+	})
 	return r
 }
 

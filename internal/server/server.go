@@ -8,9 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/socketplayground/playground/internal/bridge"
+	"github.com/socketplayground/playground/internal/metrics"
 	"github.com/socketplayground/playground/internal/policy"
 	"github.com/socketplayground/playground/internal/services"
 	"github.com/socketplayground/playground/internal/session"
@@ -21,6 +24,12 @@ type server struct {
 	log      *slog.Logger
 	ws       *bridge.Handler
 	services []bridge.Service
+	caps     Caps
+	policy   *policy.Policy
+	metrics  *metrics.Metrics
+	tokens   *tokens
+	count    sessionCount
+	ready    atomic.Bool // serving, and not shutting down
 }
 
 // Run serves the playground until ctx ends, then shuts down: it stops
@@ -32,10 +41,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		cfg.Addr = DefaultAddr
 	}
 	if cfg.Mode == "" {
-		cfg.Mode = "local"
+		cfg.Mode = ModeLocal
 	}
-	if cfg.Mode != "local" {
-		return fmt.Errorf("mode %q is not available yet (only \"local\")", cfg.Mode)
+	if cfg.Mode != ModeLocal && cfg.Mode != ModeHosted {
+		return fmt.Errorf("mode %q: want %q or %q", cfg.Mode, ModeLocal, ModeHosted)
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
@@ -43,7 +52,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{cfg: cfg, log: cfg.Logger}
+	s := &server{cfg: cfg, log: cfg.Logger, caps: cfg.Caps.withDefaults(cfg.Mode), metrics: metrics.New(),
+		tokens: newTokens(cfg.TokenKey), count: sessionCount{perIP: map[string]int{}}}
 
 	if !cfg.Services.None {
 		svcs, err := services.Start(services.Config{Ports: cfg.Services.Ports, FreePorts: cfg.Services.Free, LossRate: cfg.Services.LossRate, Logger: cfg.Logger})
@@ -53,6 +63,30 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		defer svcs.Close()
 		for _, i := range svcs.Infos() {
 			s.services = append(s.services, bridge.Service(i))
+		}
+	}
+
+	s.policy = policy.Local()
+	limits := cfg.Limits
+	if cfg.Mode == ModeHosted {
+		pc := cfg.Policy
+		for _, svc := range s.services {
+			if ap, err := netip.ParseAddrPort(svc.Addr); err == nil {
+				pc.Services = append(pc.Services, ap)
+			}
+		}
+		var err error
+		if s.policy, err = policy.Hosted(pc); err != nil {
+			return fmt.Errorf("hosted policy: %w", err)
+		}
+		limits = hostedLimits(limits)
+		if cfg.MaxMessage <= 0 {
+			cfg.MaxMessage = HostedMaxMessage
+		}
+		if len(cfg.TrustedProxies) == 0 {
+			if ap, err := netip.ParseAddrPort(cfg.Addr); err == nil && ap.Addr().IsLoopback() {
+				cfg.Logger.Warn("hosted mode on a loopback address, presumably behind a proxy, but no -trusted-proxies: every person will seem to come from the proxy's address and share its session cap, and an https page's Origin will not match; see docs/deploy.md")
+			}
 		}
 	}
 
@@ -66,13 +100,21 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	base, stopSessions := context.WithCancel(context.Background())
 	defer stopSessions()
 	s.ws = bridge.NewHandler(base, bridge.Options{
-		Mode:       cfg.Mode,
-		Services:   s.services,
-		MaxMessage: cfg.MaxMessage,
-		Logger:     cfg.Logger,
+		Mode:          cfg.Mode,
+		Services:      s.services,
+		MaxMessage:    cfg.MaxMessage,
+		Logger:        cfg.Logger,
+		OriginChecked: true, // by admitWS, with the server's rules
+		Metrics:       s.metrics,
+		PingInterval:  s.caps.PingInterval,
+		PingTimeout:   s.caps.PingTimeout,
+		WriteTimeout:  s.caps.WriteTimeout,
+		IdleTimeout:   s.caps.IdleTimeout,
+		MaxAge:        s.caps.MaxAge,
+		MessageRate:   s.caps.MessageRate,
 		Session: session.Options{
-			Limits:   cfg.Limits,
-			Policy:   policy.Local(),
+			Limits:   limits,
+			Policy:   s.policy,
 			Resolver: cfg.Resolver,
 		},
 	})
@@ -89,15 +131,32 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	// Shutdown does not track hijacked connections: end the sessions here.
 	srv.RegisterOnShutdown(stopSessions)
 
+	var msrv *http.Server
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s for metrics: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.metrics.Handler())
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		fmt.Fprintf(out, "Metrics: http://%s/metrics\n", mln.Addr())
+	}
+
 	fmt.Fprintf(out, "Socket Playground: http://%s/\n", ln.Addr())
 	cfg.Logger.Info("listening", "addr", ln.Addr().String(), "mode", cfg.Mode, "services", len(s.services))
 
 	serveErr := make(chan error, 1)
+	s.ready.Store(true)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
 	case err = <-serveErr:
 	case <-ctx.Done():
 	}
+	s.ready.Store(false)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if serr := srv.Shutdown(shutdownCtx); serr != nil && err == nil {
@@ -115,4 +174,28 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return nil
 	}
 	return err
+}
+
+// hostedLimits fills l's zero fields from HostedLimits.
+func hostedLimits(l session.Limits) session.Limits {
+	h := HostedLimits
+	if l.MaxSockets > 0 {
+		h.MaxSockets = l.MaxSockets
+	}
+	if l.MaxSend > 0 {
+		h.MaxSend = l.MaxSend
+	}
+	if l.SendQueue > 0 {
+		h.SendQueue = l.SendQueue
+	}
+	if l.Window > 0 {
+		h.Window = l.Window
+	}
+	if l.History > 0 {
+		h.History = l.History
+	}
+	if l.ConnectTimeout > 0 {
+		h.ConnectTimeout = l.ConnectTimeout
+	}
+	return h
 }

@@ -181,7 +181,23 @@ document.addEventListener("visibilitychange", () => {
 });
 
 const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-const conn = new Connection(`${scheme}//${location.host}${config.ws_path}`, config.subprotocol, {
+// The per-page token binds the WebSocket to this page's cookie (hosted mode
+// refuses an upgrade without it). A server restarted since the page loaded
+// signs with a new key: a fresh token is fetched before each reconnect.
+let token = config.token;
+async function wsURL(fresh) {
+  if (fresh) {
+    try {
+      const res = await fetch("/token", { cache: "no-store" });
+      if (res.ok) token = (await res.json()).token;
+    } catch {
+      // Unreachable: the WebSocket will say so.
+    }
+  }
+  return `${scheme}//${location.host}${config.ws_path}${token ? `?token=${encodeURIComponent(token)}` : ""}`;
+}
+const conn = new Connection(wsURL, config.subprotocol, {
+  onRefused: (text) => status.tell(`The server refused the connection: ${text}`),
   onStatus: (s) => status.show(s),
   onMessage: (msg, bytes) => {
     queue.push(msg, bytes);
@@ -204,10 +220,17 @@ const conn = new Connection(`${scheme}//${location.host}${config.ws_path}`, conf
     composer.stop(); // a repeat must not carry on into the next session's sockets
     for (const w of waiters.splice(0)) w.resolve();
     const n = store.openCount();
-    const why = code === 1001 ? `The server went away${reason ? ` (${reason})` : ""}` : `The connection to the server was lost (code ${code}${reason ? `: ${reason}` : ""})`;
-    const fate = n ? `Your session ended with it, and the server closed its ${n} open ${n === 1 ? "socket" : "sockets"}.` : "Your session ended with it.";
-    store.endSession("closed by the server: the session ended when the connection was lost");
-    status.tell(`${why}. ${fate} Reconnecting…`);
+    const final = code === 4000 || code === 4001; // idle, or too old: see docs/protocol.md §10
+    const why = final
+      ? reason.charAt(0).toUpperCase() + reason.slice(1)
+      : code === 1001
+        ? `The server went away${reason ? ` (${reason})` : ""}`
+        : `The connection to the server was lost (code ${code}${reason ? `: ${reason}` : ""})`;
+    const fate = final
+      ? n ? `The server closed its ${n} open ${n === 1 ? "socket" : "sockets"}.` : "It had no open sockets."
+      : n ? `Your session ended with it, and the server closed its ${n} open ${n === 1 ? "socket" : "sockets"}.` : "Your session ended with it.";
+    store.endSession(final ? `closed by the server: ${reason}` : "closed by the server: the session ended when the connection was lost");
+    status.tell(`${why}. ${fate} ${final ? "Press Reconnect to start a new session." : "Reconnecting…"}`);
     timeline.note(`${why}. ${fate}`, "disconnected");
     announce(`${why}. ${fate}`);
     schedule();

@@ -7,6 +7,9 @@ import { workerSocket } from "./transport.js";
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
+/** Close codes after which the page waits for the person (docs/protocol.md §10). */
+const FINAL_CODES = new Set([4000, 4001]);
+
 /** Why a request failed: the error event, or the connection ending first. */
 export class RequestError extends Error {
   constructor(ev) {
@@ -19,12 +22,19 @@ export class RequestError extends Error {
 /**
  * Connection calls its handlers:
  *   onStatus({ state, attempt, retryInMs, code, reason, session })
- *     state: "connecting" | "open" | "waiting" (to reconnect)
+ *     state: "connecting" | "open" | "waiting" (to reconnect) | "ended"
+ *     (the server ended the session on purpose; the person reconnects)
+ *   onRefused(text)           the server refused the WebSocket before it
+ *                             opened (403, 429), and said why
  *   onHello(hello)            a new session began
  *   onEnd({ code, reason })    the session ended with the WebSocket
  *   onMessage(msg, bytes)      every event, in order; bytes of an own send are attached to its "sent"
  */
+/** Stands in for the transport while the URL is being worked out. */
+const PENDING = { send() {}, close() {} };
+
 export class Connection {
+  /** url(fresh) returns the WebSocket URL; fresh asks for a new page token first. */
   constructor(url, subprotocol, handlers) {
     this.url = url;
     this.subprotocol = subprotocol;
@@ -38,12 +48,18 @@ export class Connection {
     this.hello = null;
   }
 
-  start() {
+  async start() {
     clearTimeout(this.timer);
     this.timer = 0;
     this.status({ state: "connecting", attempt: this.attempt });
     const gen = ++this.gen;
-    this.ws = workerSocket(this.url, this.subprotocol, {
+    this.ws = PENDING; // reconnectNow waits for this attempt
+    // After a failure the server may have restarted with a new key, so the
+    // page's token is renewed first.
+    const url = await this.url(this.attempt > 0);
+    if (gen !== this.gen) return;
+    this.lastURL = url;
+    this.ws = workerSocket(url, this.subprotocol, {
       onbatch: (items) => {
         if (gen === this.gen) for (const it of items) this.receive(it);
       },
@@ -126,11 +142,33 @@ export class Connection {
 
   ended(code, reason) {
     const had = this.hello !== null;
+    if (!had) this.explain(this.lastURL);
     this.hello = null;
     for (const p of this.pending.values()) p.reject(new RequestError({ code: "offline", message: "the connection to the server ended" }));
     this.pending.clear();
     if (had) this.h.onEnd({ code, reason });
+    if (FINAL_CODES.has(code)) {
+      // The server ended the session on purpose (idle, too old): coming
+      // back at once would only start a session nobody uses. The person
+      // reconnects with the button.
+      this.attempt = 0;
+      this.status({ state: "ended", code, reason });
+      return;
+    }
     this.retry(code, reason);
+  }
+
+  /**
+   * A WebSocket refused before it opened shows the page only code 1006;
+   * the same URL fetched plainly answers with the server's reason.
+   */
+  async explain(url) {
+    try {
+      const res = await fetch(url.replace(/^ws/, "http"), { cache: "no-store" });
+      if (res.status === 403 || res.status === 429) this.h.onRefused?.((await res.text()).trim());
+    } catch {
+      // The server is unreachable: the status already says so.
+    }
   }
 
   retry(code, reason) {

@@ -24,13 +24,16 @@ export class Status {
   show(s) {
     clearInterval(this.countdown);
     this.box.dataset.state = s.state;
-    this.reconnect.hidden = s.state !== "waiting";
+    this.reconnect.hidden = s.state !== "waiting" && s.state !== "ended";
     this.retry.hidden = s.state !== "waiting";
     if (s.state === "open") {
       setText(this.text, `Connected · session ${s.session.slice(0, 8)}`);
       this.box.title = `session ${s.session}`;
     } else if (s.state === "connecting") {
       setText(this.text, s.attempt ? `Reconnecting (attempt ${s.attempt + 1})…` : "Connecting to the server…");
+    } else if (s.state === "ended") {
+      setText(this.text, "Session ended");
+      this.box.title = s.reason || "";
     } else {
       setText(this.text, `Disconnected${s.code ? ` (${s.code})` : ""}`);
       const until = Date.now() + s.retryInMs;

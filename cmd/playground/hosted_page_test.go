@@ -1,0 +1,41 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/socketplayground/playground/internal/browsertest"
+)
+
+// TestPageHosted: in hosted mode the page works as a stranger's browser
+// would use it — its cookie and token get it a session, a server socket
+// gets a port from the pool, the echo answers — and a refused target is
+// explained on the card, in plain words, while the rest carries on.
+func TestPageHosted(t *testing.T) {
+	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free", "-mode", "hosted", "-pool", "24200-24209")
+	p := openPage(t, base)
+	p.allow(`policy`) // the refusal below is expected on the console too
+
+	p.run(browsertest.Click(q("button", "~Connect echo TCP 127.0.0.1:")))
+	p.waitText(card(1), `established`)
+	p.send("Text", "hello, hosted")
+	p.run(browsertest.Wait(q("list", "Events", "button", "~socket 1 received 13 bytes: hello, hosted")))
+
+	p.open("TCP server", "127.0.0.1", "0")
+	p.waitText(card(2), `listening`)
+	if port, _ := strconv.Atoi(p.localPort(2)); port < 24200 || port > 24209 {
+		t.Errorf("the server socket listens on port %d, want one from the pool 24200-24209", port)
+	}
+
+	closed := closedPort(t)
+	p.open("TCP client", "127.0.0.1", closed)
+	s := p.waitText(card(3), `failed`)
+	if !strings.Contains(s, "refused by the server's policy") || !strings.Contains(s, closed) {
+		t.Errorf("the refused connection's card says %q", s)
+	}
+	p.shot("hosted-refused")
+	p.send("Text", "still here")
+	p.run(browsertest.Wait(q("list", "Events", "button", "~socket 1 received 10 bytes: still here")))
+	p.noProblems()
+}
