@@ -120,263 +120,286 @@ func Index(d PageData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, " mode</span></div><div class=\"top-actions\"><div id=\"conn\" class=\"conn\" data-state=\"connecting\" role=\"status\" aria-live=\"polite\" aria-label=\"Connection to the server\"><span class=\"dot\" aria-hidden=\"true\"></span> <span id=\"conn-text\">Connecting to the server…</span></div><span id=\"conn-retry\" class=\"hint\" hidden></span> <button type=\"button\" id=\"reconnect\" class=\"btn small\" hidden>Reconnect now</button> <button type=\"button\" id=\"theme\" class=\"btn small ghost\">Theme: system</button></div></header><div id=\"banner\" class=\"banner\" role=\"status\" aria-live=\"polite\" aria-label=\"Session news\" hidden><p id=\"banner-text\"></p><button type=\"button\" id=\"banner-close\" class=\"btn small ghost\">Dismiss</button></div><div id=\"announcer\" class=\"sr-only\" aria-live=\"assertive\" aria-atomic=\"true\"></div><main class=\"layout\"><div class=\"col col-sockets\"><section class=\"panel\" aria-labelledby=\"open-h\"><h2 id=\"open-h\">Open a socket</h2><form id=\"open-form\" class=\"open-form\" novalidate><fieldset class=\"kinds\"><legend>Kind</legend> <label><input type=\"radio\" name=\"kind\" value=\"connect\" checked> TCP client</label> <label><input type=\"radio\" name=\"kind\" value=\"listen\"> TCP server</label> <label><input type=\"radio\" name=\"kind\" value=\"bind\"> UDP socket</label> <label><input type=\"radio\" name=\"kind\" value=\"proxy\"> Bad-network proxy</label></fieldset><div id=\"proxy-fields\" class=\"fields proxy-fields\" hidden><label class=\"field\"><span>Protocol</span> <select id=\"open-proto\" name=\"proto\"><option value=\"tcp\">TCP</option> <option value=\"udp\">UDP</option></select></label> <label class=\"field\"><span>Target host</span> <input id=\"open-target-host\" name=\"target_host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port\"><span>Target port</span> <input id=\"open-target-port\" name=\"target_port\" type=\"number\" min=\"1\" max=\"65535\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, " mode</span></div><div class=\"top-actions\"><div id=\"conn\" class=\"conn\" data-state=\"connecting\" role=\"status\" aria-live=\"polite\" aria-label=\"Connection to the server\"><span class=\"dot\" aria-hidden=\"true\"></span> <span id=\"conn-text\">Connecting to the server…</span></div><span id=\"conn-retry\" class=\"hint\" hidden></span> <button type=\"button\" id=\"reconnect\" class=\"btn small\" hidden>Reconnect now</button> <button type=\"button\" id=\"theme\" class=\"btn small ghost\">Theme: system</button></div></header><div id=\"banner\" class=\"banner\" role=\"status\" aria-live=\"polite\" aria-label=\"Session news\" hidden><p id=\"banner-text\"></p><button type=\"button\" id=\"banner-close\" class=\"btn small ghost\">Dismiss</button></div><div id=\"announcer\" class=\"sr-only\" aria-live=\"assertive\" aria-atomic=\"true\"></div><main class=\"layout\"><div class=\"col col-sockets\"><section class=\"panel\" aria-labelledby=\"open-h\"><h2 id=\"open-h\">Open a socket</h2>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var8 string
-		templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(defaultConnectPort(d)).Resolve(ctx)
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 74, Col: 120}
+		if d.Hosted != nil {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<p class=\"hint hosted-note\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var8 string
+			templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(d.Hosted.Reach())
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 53, Col: 53}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</p>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var8)
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "\"></label></div><div class=\"fields\"><label class=\"field\"><span id=\"open-host-label\">Host</span> <input id=\"open-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\" required></label> <label class=\"field port\"><span id=\"open-port-label\">Port</span> <input id=\"open-port\" name=\"port\" type=\"number\" min=\"0\" max=\"65535\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<form id=\"open-form\" class=\"open-form\" novalidate><fieldset class=\"kinds\"><legend>Kind</legend> <label><input type=\"radio\" name=\"kind\" value=\"connect\" checked> TCP client</label> <label><input type=\"radio\" name=\"kind\" value=\"listen\"> TCP server</label> <label><input type=\"radio\" name=\"kind\" value=\"bind\"> UDP socket</label> <label><input type=\"radio\" name=\"kind\" value=\"proxy\"> Bad-network proxy</label></fieldset><div id=\"proxy-fields\" class=\"fields proxy-fields\" hidden><label class=\"field\"><span>Protocol</span> <select id=\"open-proto\" name=\"proto\"><option value=\"tcp\">TCP</option> <option value=\"udp\">UDP</option></select></label> <label class=\"field\"><span>Target host</span> <input id=\"open-target-host\" name=\"target_host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port\"><span>Target port</span> <input id=\"open-target-port\" name=\"target_port\" type=\"number\" min=\"1\" max=\"65535\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var9 string
 		templ_7745c5c3_Var9, templ_7745c5c3_Err = templruntime.NewAttributeExpression(defaultConnectPort(d)).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 84, Col: 106}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 77, Col: 120}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var9)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "\" required></label> <button type=\"submit\" id=\"open-submit\" class=\"btn primary\">Connect</button></div><p id=\"open-hint\" class=\"hint\">Connects to the TCP echo service, which sends back every byte.</p><p id=\"open-error\" class=\"error-text\" hidden></p></form></section><details class=\"panel services-panel\" open><summary><h2 id=\"services-h\">Built-in services</h2><span class=\"hint\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\"></label></div><div class=\"fields\"><label class=\"field\"><span id=\"open-host-label\">Host</span> <input id=\"open-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\" required></label> <label class=\"field port\"><span id=\"open-port-label\">Port</span> <input id=\"open-port\" name=\"port\" type=\"number\" min=\"0\" max=\"65535\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var10 string
-		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(serviceCount(d.Services))
+		templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(defaultConnectPort(d)).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 93, Col: 102}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 87, Col: 106}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</span></summary> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "\" required></label> <button type=\"submit\" id=\"open-submit\" class=\"btn primary\">Connect</button></div><p id=\"open-hint\" class=\"hint\">Connects to the TCP echo service, which sends back every byte.</p><p id=\"open-error\" class=\"error-text\" hidden></p></form></section><details class=\"panel services-panel\" open><summary><h2 id=\"services-h\">Built-in services</h2><span class=\"hint\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var11 string
+		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(serviceCount(d.Services))
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 96, Col: 102}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</span></summary> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		if len(d.Services) == 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<p class=\"hint\">No built-in services are running (they were turned off with <code>-no-services</code>).</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<p class=\"hint\">No built-in services are running (they were turned off with <code>-no-services</code>).</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<ul class=\"services\" id=\"services\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "<ul class=\"services\" id=\"services\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			for _, g := range groupServices(d.Services) {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<li class=\"service\"><div class=\"service-head\"><span class=\"service-name\">")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var11 string
-				templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(g.Name)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 101, Col: 46}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</span> <code>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<li class=\"service\"><div class=\"service-head\"><span class=\"service-name\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var12 string
-				templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(g.Addr)
+				templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(g.Name)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 102, Col: 25}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 104, Col: 46}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</code></div><p class=\"hint service-about\" title=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</span> <code>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var13 string
-				templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression(g.About).Resolve(ctx)
+				templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(g.Addr)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 104, Col: 55}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 105, Col: 25}
 				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var13)
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</code></div><p class=\"hint service-about\" title=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var14 string
-				templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(g.About)
+				templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(g.About).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 104, Col: 67}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 107, Col: 55}
 				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</p><div class=\"service-buttons\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "\">")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var15 string
+				templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(g.About)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 107, Col: 67}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</p><div class=\"service-buttons\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				for _, s := range g.Items {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<button type=\"button\" class=\"btn small\" data-service-name=\"")
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					var templ_7745c5c3_Var15 string
-					templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Name).Resolve(ctx)
-					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 110, Col: 39}
-					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var15)
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "\" data-service-proto=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<button type=\"button\" class=\"btn small\" data-service-name=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var16 string
-					templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Proto).Resolve(ctx)
+					templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Name).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 111, Col: 41}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 113, Col: 39}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var16)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "\" data-service-addr=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\" data-service-proto=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var17 string
-					templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Addr).Resolve(ctx)
+					templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Proto).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 112, Col: 39}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 114, Col: 41}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var17)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "\" aria-label=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "\" data-service-addr=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var18 string
-					templ_7745c5c3_Var18, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Name + " " + serviceButton(s) + " " + s.Addr).Resolve(ctx)
+					templ_7745c5c3_Var18, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Addr).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 113, Col: 97}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 115, Col: 39}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var18)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\" title=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "\" aria-label=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var19 string
-					templ_7745c5c3_Var19, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Addr).Resolve(ctx)
+					templ_7745c5c3_Var19, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Name + " " + serviceButton(s) + " " + s.Addr).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 114, Col: 52}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 116, Col: 97}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var19)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "\">")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" title=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var20 string
-					templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(serviceButton(s))
+					templ_7745c5c3_Var20, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Addr).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 115, Col: 31}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 117, Col: 52}
 					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var20))
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var20)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "</button>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "\">")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					var templ_7745c5c3_Var21 string
+					templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(serviceButton(s))
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 118, Col: 31}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</button>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</div></li>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</div></li>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "</ul>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</ul>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</details><section class=\"panel sockets\" aria-labelledby=\"sockets-h\"><div class=\"panel-head\"><h2 id=\"sockets-h\">Sockets</h2><button type=\"button\" id=\"clear-closed\" class=\"btn small ghost\" disabled>Remove closed</button></div><p id=\"cards-empty\" class=\"hint empty\">No sockets yet. Open one above, or connect to a built-in service.</p><div id=\"cards\" class=\"cards\"></div></section></div><div class=\"col col-traffic\"><section class=\"panel timeline\" aria-labelledby=\"timeline-h\"><div class=\"panel-head\"><h2 id=\"timeline-h\">Traffic</h2><span id=\"tl-count\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Event count\">0 events</span></div><div class=\"tl-toolbar\" role=\"group\" aria-label=\"Traffic view\"><label class=\"field inline\"><span>Socket</span> <select id=\"tl-sock\"><option value=\"\">All sockets</option></select></label><fieldset class=\"tl-kinds\"><legend class=\"sr-only\">Show</legend> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"data\" checked> Data</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"calls\" checked> Calls</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"states\" checked> States</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"errors\" checked> Errors</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"relay\" checked> Relay</label></fieldset><div class=\"tl-buttons\"><button type=\"button\" id=\"tl-follow\" class=\"btn small\" aria-pressed=\"true\">Pause</button> <button type=\"button\" id=\"tl-copy-text\" class=\"btn small ghost\">Copy as text</button> <button type=\"button\" id=\"tl-copy-hex\" class=\"btn small ghost\">Copy as hex</button> <button type=\"button\" id=\"tl-clear\" class=\"btn small ghost\">Clear</button></div></div><div class=\"tl-head\" aria-hidden=\"true\"><span>Time</span><span>Socket</span><span></span><span>Event</span><span class=\"num\">Bytes</span><span>Payload or detail</span></div><div id=\"tl-scroll\" class=\"tl-scroll\" tabindex=\"-1\"><p id=\"tl-empty\" class=\"hint tl-empty\">Every call, byte, state change and error of your sockets appears here, live.</p><div id=\"tl-list\" class=\"tl-list\" role=\"list\" aria-label=\"Events\"></div></div><div class=\"tl-foot\"><span id=\"tl-dropped\" class=\"hint\"></span> <button type=\"button\" id=\"tl-jump\" class=\"btn small\" hidden>Jump to latest</button></div></section><section class=\"panel composer\" aria-labelledby=\"composer-h\"><h2 id=\"composer-h\" class=\"sr-only\">Send</h2><form id=\"composer\" novalidate><div class=\"composer-row\"><label class=\"field grow\"><span>From socket</span> <select id=\"send-sock\" name=\"sock\" disabled><option value=\"\">No socket can send yet</option></select></label> <label class=\"field udp-only\" hidden><span>To host</span> <input id=\"send-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port udp-only\" hidden><span>To port</span> <input id=\"send-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\"></label><fieldset class=\"formats\"><legend>Format</legend> <label><input type=\"radio\" name=\"format\" value=\"text\" checked> Text</label> <label><input type=\"radio\" name=\"format\" value=\"hex\"> Hex</label> <label><input type=\"radio\" name=\"format\" value=\"escaped\"> Text with escapes</label></fieldset><label class=\"field\"><span>Line ending</span> <select id=\"send-eol\" name=\"eol\"><option value=\"\">None</option> <option value=\"lf\">\\n (LF)</option> <option value=\"crlf\">\\r\\n (CRLF)</option></select></label></div><div class=\"message-row\"><label class=\"field grow\"><span>Message</span> <textarea id=\"payload\" name=\"payload\" rows=\"2\" spellcheck=\"false\" autocomplete=\"off\" aria-describedby=\"preview payload-help\"></textarea></label><div class=\"send-side\"><div class=\"repeat\"><label class=\"field small-num\"><span>Repeat</span> <input id=\"send-count\" name=\"count\" type=\"number\" min=\"1\" max=\"100000\" value=\"1\"></label> <label class=\"field small-num\"><span>Every (ms)</span> <input id=\"send-every\" name=\"every\" type=\"number\" min=\"0\" max=\"3600000\" value=\"1000\"></label></div><div class=\"send-buttons\"><button type=\"button\" id=\"send-stop\" class=\"btn\" hidden>Stop</button> <button type=\"submit\" id=\"send-submit\" class=\"btn primary\" disabled>Send</button></div></div></div><div class=\"preview-row\"><output id=\"preview\" class=\"preview\" for=\"payload\" aria-live=\"off\" aria-label=\"Bytes to send\">0 bytes</output> <span id=\"send-progress\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Send progress\"></span></div><p id=\"payload-help\" class=\"hint\">Enter sends · Shift+Enter: new line · ↑ ↓: earlier messages · escapes: \\r \\n \\t \\0 \\\\ \\xNN</p></form></section></div></main><footer class=\"foot\"><p>Version ")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		var templ_7745c5c3_Var21 string
-		templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(d.Version)
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 238, Col: 24}
-		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, " · protocol <code>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</details><section class=\"panel sockets\" aria-labelledby=\"sockets-h\"><div class=\"panel-head\"><h2 id=\"sockets-h\">Sockets</h2><button type=\"button\" id=\"clear-closed\" class=\"btn small ghost\" disabled>Remove closed</button></div><p id=\"cards-empty\" class=\"hint empty\">No sockets yet. Open one above, or connect to a built-in service.</p><div id=\"cards\" class=\"cards\"></div></section></div><div class=\"col col-traffic\"><section class=\"panel timeline\" aria-labelledby=\"timeline-h\"><div class=\"panel-head\"><h2 id=\"timeline-h\">Traffic</h2><span id=\"tl-count\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Event count\">0 events</span></div><div class=\"tl-toolbar\" role=\"group\" aria-label=\"Traffic view\"><label class=\"field inline\"><span>Socket</span> <select id=\"tl-sock\"><option value=\"\">All sockets</option></select></label><fieldset class=\"tl-kinds\"><legend class=\"sr-only\">Show</legend> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"data\" checked> Data</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"calls\" checked> Calls</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"states\" checked> States</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"errors\" checked> Errors</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"relay\" checked> Relay</label></fieldset><div class=\"tl-buttons\"><button type=\"button\" id=\"tl-follow\" class=\"btn small\" aria-pressed=\"true\">Pause</button> <button type=\"button\" id=\"tl-copy-text\" class=\"btn small ghost\">Copy as text</button> <button type=\"button\" id=\"tl-copy-hex\" class=\"btn small ghost\">Copy as hex</button> <button type=\"button\" id=\"tl-clear\" class=\"btn small ghost\">Clear</button></div></div><div class=\"tl-head\" aria-hidden=\"true\"><span>Time</span><span>Socket</span><span></span><span>Event</span><span class=\"num\">Bytes</span><span>Payload or detail</span></div><div id=\"tl-scroll\" class=\"tl-scroll\" tabindex=\"-1\"><p id=\"tl-empty\" class=\"hint tl-empty\">Every call, byte, state change and error of your sockets appears here, live.</p><div id=\"tl-list\" class=\"tl-list\" role=\"list\" aria-label=\"Events\"></div></div><div class=\"tl-foot\"><span id=\"tl-dropped\" class=\"hint\"></span> <button type=\"button\" id=\"tl-jump\" class=\"btn small\" hidden>Jump to latest</button></div></section><section class=\"panel composer\" aria-labelledby=\"composer-h\"><h2 id=\"composer-h\" class=\"sr-only\">Send</h2><form id=\"composer\" novalidate><div class=\"composer-row\"><label class=\"field grow\"><span>From socket</span> <select id=\"send-sock\" name=\"sock\" disabled><option value=\"\">No socket can send yet</option></select></label> <label class=\"field udp-only\" hidden><span>To host</span> <input id=\"send-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port udp-only\" hidden><span>To port</span> <input id=\"send-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\"></label><fieldset class=\"formats\"><legend>Format</legend> <label><input type=\"radio\" name=\"format\" value=\"text\" checked> Text</label> <label><input type=\"radio\" name=\"format\" value=\"hex\"> Hex</label> <label><input type=\"radio\" name=\"format\" value=\"escaped\"> Text with escapes</label></fieldset><label class=\"field\"><span>Line ending</span> <select id=\"send-eol\" name=\"eol\"><option value=\"\">None</option> <option value=\"lf\">\\n (LF)</option> <option value=\"crlf\">\\r\\n (CRLF)</option></select></label></div><div class=\"message-row\"><label class=\"field grow\"><span>Message</span> <textarea id=\"payload\" name=\"payload\" rows=\"2\" spellcheck=\"false\" autocomplete=\"off\" aria-describedby=\"preview payload-help\"></textarea></label><div class=\"send-side\"><div class=\"repeat\"><label class=\"field small-num\"><span>Repeat</span> <input id=\"send-count\" name=\"count\" type=\"number\" min=\"1\" max=\"100000\" value=\"1\"></label> <label class=\"field small-num\"><span>Every (ms)</span> <input id=\"send-every\" name=\"every\" type=\"number\" min=\"0\" max=\"3600000\" value=\"1000\"></label></div><div class=\"send-buttons\"><button type=\"button\" id=\"send-stop\" class=\"btn\" hidden>Stop</button> <button type=\"submit\" id=\"send-submit\" class=\"btn primary\" disabled>Send</button></div></div></div><div class=\"preview-row\"><output id=\"preview\" class=\"preview\" for=\"payload\" aria-live=\"off\" aria-label=\"Bytes to send\">0 bytes</output> <span id=\"send-progress\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Send progress\"></span></div><p id=\"payload-help\" class=\"hint\">Enter sends · Shift+Enter: new line · ↑ ↓: earlier messages · escapes: \\r \\n \\t \\0 \\\\ \\xNN</p></form></section></div></main><footer class=\"foot\"><p>Version ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var22 string
-		templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Protocol)
+		templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(d.Version)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 238, Col: 64}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 241, Col: 24}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var22))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</code> over <code>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, " · protocol <code>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var23 string
-		templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.WebSocketPath)
+		templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Protocol)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 238, Col: 109}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 241, Col: 64}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</code> (subprotocol <code>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</code> over <code>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var24 string
-		templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Subprotocol)
+		templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.WebSocketPath)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 239, Col: 46}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 241, Col: 109}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var24))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "</code>) · every socket is real and lives on this server's host.</p></footer></body></html>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</code> (subprotocol <code>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var25 string
+		templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Subprotocol)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 242, Col: 46}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "</code>) · every socket is real and lives on this server's host.</p></footer></body></html>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -20,6 +21,23 @@ type PageData struct {
 	AssetPrefix string    // e.g. "/static/3f2a9c1b0d4e", without a trailing slash
 	Services    []Service // the built-in services
 	Config      PageConfig
+	Hosted      *Hosted // what a hosted server lets people reach; nil in local mode
+}
+
+// Hosted says what a hosted server's sessions may reach, for the page to
+// tell people before they are refused.
+type Hosted struct {
+	PoolFirst, PoolLast int      // the loopback ports listeners get
+	Allow               []string // the operator's allowlist, as rules
+}
+
+// Reach says in a sentence or two what a hosted session may reach.
+func (h *Hosted) Reach() string {
+	s := fmt.Sprintf("This playground is shared and public. Sockets reach the built-in services below and servers listening on 127.0.0.1 ports %d–%d, yours or another visitor's", h.PoolFirst, h.PoolLast)
+	if len(h.Allow) > 0 {
+		s += ", and " + strings.Join(h.Allow, ", ")
+	}
+	return s + ". A server listens on 127.0.0.1 or ::1 with a port from that range (port 0 picks one); anything else is refused, with the reason."
 }
 
 // PageConfig is handed to the page's scripts.

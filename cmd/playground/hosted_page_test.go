@@ -16,6 +16,9 @@ func TestPageHosted(t *testing.T) {
 	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free", "-mode", "hosted", "-pool", "24200-24209")
 	p := openPage(t, base)
 	p.allow(`policy`) // the refusal below is expected on the console too
+	if note := p.text(q("region", "Open a socket")); !strings.Contains(note, "shared and public") || !strings.Contains(note, "24200–24209") {
+		t.Errorf("the page does not say what hosted mode reaches: %q", note)
+	}
 
 	p.run(browsertest.Click(q("button", "~Connect echo TCP 127.0.0.1:")))
 	p.waitText(card(1), `established`)

@@ -92,6 +92,14 @@ func (s *server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		Config: web.PageConfig{WebSocketPath: wsPath, Subprotocol: bridge.Subprotocol, Protocol: bridge.Protocol,
 			Token: s.tokens.token(cookie)},
 	}
+	if s.cfg.Mode == ModeHosted {
+		first, last := s.policy.Pool()
+		h := &web.Hosted{PoolFirst: int(first), PoolLast: int(last)}
+		for _, r := range s.cfg.Policy.Allow {
+			h.Allow = append(h.Allow, r.String())
+		}
+		d.Hosted = h
+	}
 	for _, svc := range s.services {
 		d.Services = append(d.Services, web.Service(svc))
 	}
