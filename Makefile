@@ -4,7 +4,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run test deps check fuzz bench bench-page generate fmt
+.PHONY: run test deps check fuzz bench bench-page loadtest generate fmt
 
 run: ## serve the playground on http://127.0.0.1:8080
 	$(GO) run ./cmd/playground
@@ -36,6 +36,10 @@ bench: ## bridged vs raw TCP throughput, latency and memory per session, on loop
 
 bench-page: deps ## the page under 10,000 UDP datagrams a second in headless Chromium: events rendered, longest task, DOM size, typing latency
 	$(GO) test -run '^$$' -bench '^BenchmarkPageTraffic$$' -benchtime 1x ./cmd/playground
+
+loadtest: ## hosted mode under 2,000 sessions for a minute on loopback (2-4 min in all): round latency, errors, and goroutines, memory and sessions back to baseline
+	$(GO) build -o bin/playground ./cmd/playground
+	$(GO) run ./cmd/loadtest -playground bin/playground
 
 generate: ## regenerate templ's *_templ.go (committed)
 	$(GO) tool templ generate -path web
