@@ -141,12 +141,18 @@ func (s *Session) startProxy(req Req, sk *Socket, a ProxyArgs) {
 	if a.Proto == "udp" {
 		listenOp, sendOp = policy.OpBind, policy.OpSendTo
 	}
-	laddr, perr := s.reserve(sk, policy.Action{Op: listenOp, Addr: laddr, Host: nameOf(a.Host)})
+	laddr, perr := s.reserve(policy.Action{Op: listenOp, Addr: laddr, Host: nameOf(a.Host)})
 	if perr != nil {
 		failed(perr)
 		return
 	}
 	sk.mu.Lock()
+	if sk.doneLocked() { // closed meanwhile: it will not release the port
+		sk.mu.Unlock()
+		s.release(laddr.Port())
+		s.fail(req, "proxy", sk.id, errClosedWhileWaiting("proxy"))
+		return
+	}
 	sk.held = laddr.Port() // released when the socket ends, however it ends
 	sk.mu.Unlock()
 	if err := s.check(policy.Action{Op: sendOp, Addr: taddr, Host: nameOf(a.TargetHost)}); err != nil {
@@ -174,6 +180,7 @@ func (s *Session) startProxy(req Req, sk *Socket, a ProxyArgs) {
 			}
 			return nil
 		},
+		Admit:   s.admitProxied,
 		Observe: func(ev badnet.Event) { s.relayed(sk, ev) },
 	})
 	if err != nil {
@@ -228,6 +235,18 @@ func (s *Session) relayed(sk *Socket, ev badnet.Event) {
 		s.log.WaitRoom(sk.ctx)
 	}
 	s.log.Append(e)
+	if ev.Kind == badnet.KindChunk && len(ev.Data) > 0 {
+		// Forwarded bytes are the session's traffic too: paced to its byte
+		// rate and counted against its quota, which, once used up, ends
+		// the proxy (from another goroutine: Observe must not close it).
+		if err := s.check(policy.Action{Op: policy.OpRecv, Bytes: len(ev.Data)}); err != nil {
+			s.log.Append(&Event{Type: TypeError, Op: "proxy", Sock: sk.id, Auto: true, Code: err.Code,
+				Message: err.Message + "; the proxy stops"})
+			s.goroutine(func() { s.failSocket(sk, err.Message) })
+			return
+		}
+		s.policy.Wait(sk.ctx, s.id, len(ev.Data))
+	}
 }
 
 // ProxySet replaces every knob of proxy sock.

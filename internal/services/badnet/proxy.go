@@ -70,6 +70,11 @@ type Config struct {
 	// is reset with an "error" event, the datagram dropped with a "drop"
 	// event, each carrying the error. Nil allows everything.
 	Check func(network, addr string) error
+	// Admit, if set, is asked before a new TCP connection or UDP client
+	// mapping opens, and returns a function to call once it has ended, so
+	// an owner can count them against its own limits. An error refuses it
+	// the way Check's does (the TCP client reset, the datagram dropped).
+	Admit func() (done func(), err error)
 	// Observe is told every event. Calls are never concurrent: each returns
 	// before the next begins, so one connection's events arrive in order and
 	// its "close", "reset" or "error" comes last. Observe runs on the
@@ -336,4 +341,12 @@ func (p *Proxy) emit(ev Event) {
 	p.obsMu.Lock()
 	defer p.obsMu.Unlock()
 	p.cfg.Observe(ev)
+}
+
+// admit asks Config.Admit about a new connection or mapping.
+func (p *Proxy) admit() (func(), error) {
+	if p.cfg.Admit == nil {
+		return func() {}, nil
+	}
+	return p.cfg.Admit()
 }

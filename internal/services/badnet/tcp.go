@@ -68,8 +68,25 @@ func (p *Proxy) serveTCP() {
 			p.emit(Event{Kind: KindError, Client: nc.RemoteAddr().String(), Target: p.tstr, Err: ErrTooManyConns})
 			continue
 		}
+		p.mu.Unlock()
+		admitted, err := p.admit()
+		if err != nil {
+			if l, ok := nc.(lingerer); ok {
+				l.SetLinger(0)
+			}
+			nc.Close()
+			p.emit(Event{Kind: KindError, Client: nc.RemoteAddr().String(), Target: p.tstr, Err: err})
+			continue
+		}
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			admitted()
+			nc.Close()
+			return
+		}
 		p.nextID++
-		c := &tcpConn{p: p, id: p.nextID, client: nc, cstr: nc.RemoteAddr().String(), done: make(chan struct{})}
+		c := &tcpConn{p: p, id: p.nextID, client: nc, cstr: nc.RemoteAddr().String(), done: make(chan struct{}), admitted: admitted}
 		p.conns[c.id] = c
 		p.wg.Add(1)
 		p.mu.Unlock()
@@ -85,6 +102,8 @@ type tcpConn struct {
 	client net.Conn
 	cstr   string        // client's address
 	done   chan struct{} // closed by the first end
+	// admitted is Config.Admit's done, called once the connection ended.
+	admitted func()
 
 	mu     sync.Mutex // guards the fields below
 	target net.Conn   // nil until dialed
@@ -162,6 +181,7 @@ func (c *tcpConn) serve() {
 		c.p.mu.Lock()
 		delete(c.p.conns, c.id)
 		c.p.mu.Unlock()
+		c.admitted()
 		c.mu.Lock()
 		final := *c.final
 		c.mu.Unlock()

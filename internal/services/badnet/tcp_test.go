@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -473,4 +474,50 @@ func TestMaxTCPConns(t *testing.T) {
 	if _, err := io.ReadFull(again, make([]byte, 1)); err != nil {
 		t.Fatalf("after a slot was freed: %v", err)
 	}
+}
+
+// TestAdmit: Admit is asked before each connection; a refusal resets the
+// client with an error event, and the done of an admitted one is called
+// once it has ended.
+func TestAdmit(t *testing.T) {
+	var mu sync.Mutex
+	open, refuse := 0, false
+	errFull := errors.New("the owner is full")
+	p, rec := startProxy(t, badnet.Config{Network: "tcp", Target: tcpEcho(t), Admit: func() (func(), error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if refuse {
+			return nil, errFull
+		}
+		open++
+		return func() {
+			mu.Lock()
+			open--
+			mu.Unlock()
+		}, nil
+	}})
+	c := dial(t, p)
+	c.Write([]byte{'x'})
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	n := open
+	refuse = true
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d admitted connections open, want 1", n)
+	}
+	if err := dialAndRead(t, p); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("a refused client: %v, want ECONNRESET", err)
+	}
+	if ev := rec.waitFor(t, badnet.KindError, 0); !errors.Is(ev.Err, errFull) {
+		t.Errorf("error event %v, want Admit's error", ev.Err)
+	}
+	c.Close()
+	eventually(t, rec.sig, "the admitted connection's done", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return open == 0
+	})
 }

@@ -95,18 +95,25 @@ func (p *Proxy) openMapping(from netip.AddrPort, dg dgram, drop func(int, error)
 		drop(0, ErrTooManyClients)
 		return
 	}
+	admitted, err := p.admit()
+	if err != nil {
+		drop(0, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(p.ctx, DialTimeout)
 	up, err := p.dial(ctx, p.cfg.Network, p.tstr)
 	cancel()
 	if err != nil {
+		admitted()
 		drop(0, fmt.Errorf("send to %s: %w", p.tstr, err))
 		return
 	}
-	m := &udpMap{p: p, client: from, cstr: from.String(), up: up, done: make(chan struct{})}
+	m := &udpMap{p: p, client: from, cstr: from.String(), up: up, done: make(chan struct{}), admitted: admitted}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		up.Close()
+		admitted()
 		return
 	}
 	p.nextID++
@@ -150,6 +157,8 @@ type udpMap struct {
 	last   atomic.Int64  // UnixNano of the last datagram either way
 	done   chan struct{} // closed by stop
 	once   sync.Once
+	// admitted is Config.Admit's done, called once the mapping ended.
+	admitted func()
 }
 
 func (m *udpMap) event(kind Kind, dir Dir) Event {
@@ -184,6 +193,7 @@ func (m *udpMap) run() {
 		delete(m.p.maps, m.client)
 	}
 	m.p.mu.Unlock()
+	m.admitted()
 	m.p.emit(m.event(KindClose, 0))
 }
 
