@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// and the per-session limits cannot be turned off: 0 or less is the
 	// default).
 	allow := fs.String("allow", "", `hosted: targets besides the services and the listener pool, separated by spaces or ";": host or CIDR with ports, e.g. "example.com:80,443 203.0.113.0/24:7" (PLAYGROUND_ALLOW)`)
-	pool := fs.String("pool", "", "hosted: the loopback port range listeners get, e.g. 30000-30999 (the default) (PLAYGROUND_POOL)")
+	pool := fs.String("pool", "", "hosted: the loopback port range listeners get, e.g. 30000-31999 (the default) (PLAYGROUND_POOL)")
 	trusted := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (PLAYGROUND_TRUSTED_PROXIES)")
 	origins := fs.String("origins", "", "comma-separated exact origins whose pages may open the WebSocket, e.g. https://play.example.com; empty: the page's own (PLAYGROUND_ORIGINS)")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this address instead; hosted mode serves it nowhere else (PLAYGROUND_METRICS_ADDR)")
@@ -161,7 +161,7 @@ func hostedFlags(cfg *server.Config, allow, pool, trusted, origins string) error
 		a, err1 := strconv.ParseUint(first, 10, 16)
 		b, err2 := strconv.ParseUint(last, 10, 16)
 		if !ok || err1 != nil || err2 != nil || a == 0 || a > b {
-			return fmt.Errorf("-pool %q: want FIRST-LAST, two ports with FIRST at most LAST, e.g. 30000-30999", pool)
+			return fmt.Errorf("-pool %q: want FIRST-LAST, two ports with FIRST at most LAST, e.g. 30000-31999", pool)
 		}
 		cfg.Policy.PoolFirst, cfg.Policy.PoolLast = uint16(a), uint16(b)
 	}

@@ -35,6 +35,11 @@ var nonPublic = []addrClass{
 	{"reserved", mp("2001:2::/48"), "a reserved benchmarking address"},
 	{"reserved", mp("100::/64"), "a reserved discard-only address"},
 	{"reserved", mp("::/96"), "a reserved address (IPv4-compatible, deprecated)"},
+	// Transition mechanisms carry IPv4 addresses in layouts this package
+	// does not decode; a gateway could turn one into any IPv4 address.
+	{"reserved", mp("64:ff9b:1::/48"), "a local-use NAT64 address (its IPv4 layout depends on the gateway)"},
+	{"reserved", mp("2002::/16"), "a 6to4 address (it carries an IPv4 address)"},
+	{"reserved", mp("2001::/32"), "a Teredo address (it carries an IPv4 address)"},
 }
 
 // multicast ranges are refused whatever the allowlist says.
@@ -62,10 +67,10 @@ var metadata = map[netip.Addr]string{
 // strangers' mail is the first thing a hosted playground would be abused as.
 var smtpPorts = map[uint16]bool{25: true, 465: true, 587: true}
 
-// nat64 are the NAT64 prefixes whose last 32 bits are an IPv4 address
-// (RFC 6052's well-known prefix and RFC 8215's local-use prefix, used with
-// a /96 inside it).
-var nat64 = []netip.Prefix{mp("64:ff9b::/96"), mp("64:ff9b:1::/48")}
+// nat64 is the NAT64 prefix whose last 32 bits are an IPv4 address (RFC
+// 6052's well-known prefix). RFC 8215's local-use 64:ff9b:1::/48 may put
+// the IPv4 address elsewhere, so it is refused as reserved instead.
+var nat64 = []netip.Prefix{mp("64:ff9b::/96")}
 
 // target is an address as hosted mode sees it.
 type target struct {

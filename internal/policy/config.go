@@ -11,7 +11,7 @@ import (
 // The hosted listener pool when Config leaves it zero.
 const (
 	DefaultPoolFirst uint16 = 30000
-	DefaultPoolLast  uint16 = 30999
+	DefaultPoolLast  uint16 = 31999
 )
 
 // minBurst is the smallest token bucket Wait uses, so one large read or
@@ -77,7 +77,7 @@ var DefaultHostedLimits = Limits{
 	TargetsPerHour:      30,
 	BytesPerSecond:      256 << 10,
 	BytesPerSession:     64 << 20,
-	ListenersPerSession: 8,
+	ListenersPerSession: 4,
 }
 
 // Hosted returns the policy for a server open to strangers (Name "hosted").

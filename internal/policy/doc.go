@@ -27,11 +27,13 @@
 // allowlist, at a bounded rate.
 //
 // Addresses are unmapped first (::ffff:10.0.0.1 is 10.0.0.1). A NAT64
-// address (64:ff9b::/96, or 64:ff9b:1::/48 with the IPv4 address in its last
-// 32 bits) is judged by the IPv4 address it embeds: the NAT64 form of a
-// refused address is refused by the same rule, the NAT64 form of a public
-// address is treated like it; the NAT64 form of a loopback address is always
-// refused.
+// address in 64:ff9b::/96 is judged by the IPv4 address in its last 32
+// bits: the NAT64 form of a refused address is refused by the same rule,
+// the NAT64 form of a public address is treated like it; the NAT64 form of
+// a loopback address is always refused. The local-use NAT64 prefix
+// 64:ff9b:1::/48, 6to4 (2002::/16) and Teredo (2001::/32) carry IPv4
+// addresses in layouts that depend on the gateway, so they are refused as
+// "reserved" (unless a prefix rule inside them opens them).
 //
 // OpConnect and OpSendTo (a new target) go through these steps in order; the
 // first that decides wins:
@@ -106,13 +108,13 @@
 //
 // # Defaults
 //
-// The listener pool is 30000–30999 (DefaultPoolFirst, DefaultPoolLast):
+// The listener pool is 30000–31999 (DefaultPoolFirst, DefaultPoolLast):
 // below Linux's ephemeral range (32768–60999), so the kernel never hands a
 // pool port to an outgoing connection or to a service started on port 0.
 // DefaultHostedLimits: 60 connects per session per sliding minute, 30
 // distinct targets per session per sliding hour, 256 KiB/s per session
 // through Wait (token bucket, burst one second's worth, at least 64 KiB), 64
-// MiB per session in total (both directions), 8 pool ports held at once per
+// MiB per session in total (both directions), 4 pool ports held at once per
 // session. A zero Limits field takes its default; a negative one means no
 // limit.
 package policy

@@ -34,7 +34,7 @@ type sessionState struct {
 	targets  map[netip.AddrPort]time.Time // allowed targets -> last allowed use, within the hour
 	peers    map[netip.AddrPort]struct{}  // allowed connect targets and accepted remotes: OpSend reaches them
 	bytes    int64                        // bytes sent and received
-	held     map[uint16]struct{}          // pool ports this session holds
+	held     map[uint16]int               // pool ports this session holds, and how many reservations each has
 	tokens   float64                      // the byte bucket; negative is debt
 	filled   time.Time                    // when tokens was last brought up to date
 	primed   bool                         // the bucket has been filled once
@@ -48,7 +48,7 @@ func (h *hosted) session(id string) *sessionState {
 		s = &sessionState{
 			targets: make(map[netip.AddrPort]time.Time),
 			peers:   make(map[netip.AddrPort]struct{}),
-			held:    make(map[uint16]struct{}),
+			held:    make(map[uint16]int),
 		}
 		h.sessions[id] = s
 	}

@@ -1,6 +1,8 @@
 package policy_test
 
 import (
+	"errors"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -16,13 +18,13 @@ func TestHostedDefaults(t *testing.T) {
 	if p.Name != "hosted" || !p.Hosted() {
 		t.Errorf("Name = %q, Hosted() = %v; want hosted, true", p.Name, p.Hosted())
 	}
-	if first, last := p.Pool(); first != 30000 || last != 30999 {
-		t.Errorf("Pool() = %d, %d; want 30000, 30999", first, last)
+	if first, last := p.Pool(); first != 30000 || last != 31999 {
+		t.Errorf("Pool() = %d, %d; want 30000, 31999", first, last)
 	}
-	if policy.DefaultPoolFirst != 30000 || policy.DefaultPoolLast != 30999 {
-		t.Errorf("default pool = %d-%d, want 30000-30999", policy.DefaultPoolFirst, policy.DefaultPoolLast)
+	if policy.DefaultPoolFirst != 30000 || policy.DefaultPoolLast != 31999 {
+		t.Errorf("default pool = %d-%d, want 30000-31999", policy.DefaultPoolFirst, policy.DefaultPoolLast)
 	}
-	want := policy.Limits{ConnectsPerMinute: 60, TargetsPerHour: 30, BytesPerSecond: 256 << 10, BytesPerSession: 64 << 20, ListenersPerSession: 8}
+	want := policy.Limits{ConnectsPerMinute: 60, TargetsPerHour: 30, BytesPerSecond: 256 << 10, BytesPerSession: 64 << 20, ListenersPerSession: 4}
 	if policy.DefaultHostedLimits != want {
 		t.Errorf("DefaultHostedLimits = %+v, want %+v", policy.DefaultHostedLimits, want)
 	}
@@ -49,9 +51,24 @@ func TestHostedReadsInterfacesWhenOwnAddrsNil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.Hosted() {
-		t.Fatal("not hosted")
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
 	}
+	for _, a := range addrs {
+		pfx, err := netip.ParsePrefix(a.String())
+		if err != nil || pfx.Addr().IsLoopback() || pfx.Addr().IsLinkLocalUnicast() {
+			continue
+		}
+		// Check dials nothing: this only asks the rules.
+		err = p.Check(policy.Action{Session: "s", Op: policy.OpConnect, Addr: netip.AddrPortFrom(pfx.Addr(), 8080)})
+		var d *policy.Denied
+		if !errors.As(err, &d) || d.Rule != "own_address" {
+			t.Errorf("this host's address %s: %v, want rule own_address", pfx.Addr(), err)
+		}
+		return
+	}
+	t.Skip("this host has no address but loopback and link-local ones")
 }
 
 func TestHostedConfigErrors(t *testing.T) {
@@ -95,7 +112,10 @@ func TestHostedRefusedTargets(t *testing.T) {
 		{addr: "[fd12::1]:80", rule: "private", names: []string{"fd12::1", "fc00::/7"}},
 		{addr: "[::ffff:10.0.0.1]:80", rule: "private", names: []string{"::ffff:10.0.0.1", "10.0.0.0/8"}},
 		{addr: "[64:ff9b::a00:1]:80", rule: "private", names: []string{"64:ff9b::a00:1", "as NAT64 of 10.0.0.1", "10.0.0.0/8"}},
-		{addr: "[64:ff9b:1::a00:1]:80", rule: "private", names: []string{"64:ff9b:1::a00:1", "NAT64"}},
+		{addr: "[64:ff9b:1::a00:1]:80", rule: "reserved", names: []string{"64:ff9b:1::a00:1", "NAT64"}},
+		{addr: "[64:ff9b:1:a00:0:100:808:808]:80", rule: "reserved", names: []string{"local-use NAT64"}},
+		{addr: "[2002:a00:1::1]:80", rule: "reserved", names: []string{"6to4"}},
+		{addr: "[2001:0:4136:e378:8000:63bf:3fff:fdd2]:80", rule: "reserved", names: []string{"Teredo"}},
 		{addr: "10.0.0.1:8443", rule: "private", names: []string{"10.0.0.1"}},                  // 0.0.0.0/0:8443 opens public addresses only
 		{addr: "10.2.0.1:22", rule: "private", names: []string{"10.2.0.1"}},                    // outside the opened 10.1.0.0/16
 		{addr: "[64:ff9b::a01:204]:22", rule: "private", names: []string{"NAT64 of 10.1.2.4"}}, // NAT64 never opens a private range
@@ -132,7 +152,7 @@ func TestHostedRefusedTargets(t *testing.T) {
 		{addr: "[2001:db8::1]:587", rule: "smtp", names: []string{"2001:db8::1", "587"}},
 		{addr: "1.2.3.4:25", rule: "smtp", names: []string{"1.2.3.4"}},
 		// loopback outside the services and the pool's held ports
-		{addr: "127.0.0.1:22", rule: "loopback_port", names: []string{"127.0.0.1", "22", "127.0.0.1:7", "30000–30999"}},
+		{addr: "127.0.0.1:22", rule: "loopback_port", names: []string{"127.0.0.1", "22", "127.0.0.1:7", "30000–31999"}},
 		{addr: "[::1]:8080", rule: "loopback_port", names: []string{"::1", "8080"}},
 		{addr: "[::ffff:127.0.0.1]:22", rule: "loopback_port", names: []string{"::ffff:127.0.0.1"}},
 		{addr: "127.0.0.2:7", rule: "loopback_port", names: []string{"127.0.0.2"}},
@@ -249,7 +269,7 @@ func TestHostedSend(t *testing.T) {
 	allowed(t, send("127.0.0.1:13", ""))
 	allowed(t, send("[::1]:13", ""))
 	allowed(t, send("127.0.0.1:30000", ""))
-	allowed(t, send("[::1]:30999", ""))
+	allowed(t, send("[::1]:31999", ""))
 	denied(t, send("127.0.0.1:22", ""), "loopback_port")
 	denied(t, send("127.0.0.1:51234", ""), "loopback_port")
 	// A remote this session accepted stays reachable.
@@ -308,7 +328,7 @@ func TestHostedListenCheck(t *testing.T) {
 		denied(t, p.Check(policy.Action{Session: "alice", Op: op, Addr: on("10.0.0.1")}), "not_loopback")
 		denied(t, p.Check(policy.Action{Session: "alice", Op: op, Addr: ap("127.0.0.1:8080")}), "outside_pool")
 		other := port + 1
-		if other > 30999 {
+		if other > 31999 {
 			other = 30000
 		}
 		denied(t, p.Check(policy.Action{Session: "alice", Op: op, Addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), other)}), "outside_pool")

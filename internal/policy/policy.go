@@ -96,9 +96,9 @@ func (p *Policy) Check(a Action) error {
 // returns a.Addr unchanged. Hosted mode hands out loopback ports from the
 // listener pool: port 0 means any free pool port; the port is then held by
 // a.Session until Release or End. A session may reserve a port it already
-// holds again (its TCP listener and UDP socket on one port, or a retry after
-// the kernel said the address was in use); that changes nothing, and one
-// Release frees the port.
+// holds again (its TCP listener and UDP socket on one port); every
+// successful Reserve is given back by one Release, and the port is free
+// once the last is.
 func (p *Policy) Reserve(a Action) (netip.AddrPort, error) {
 	if p.h == nil {
 		return a.Addr, nil
@@ -133,10 +133,10 @@ func (p *Policy) CheckName(a Action) error {
 		a.Host, p.h.reachText()))
 }
 
-// Release frees port, held by session, when the listener or bound socket
-// that held it closed: at once, however many times the session reserved it,
-// so a session with two sockets on one port releases it when the last one
-// closes. Releasing a port the session does not hold does nothing.
+// Release gives back one reservation of port by session, when the socket
+// that held it ends (or never came to be); the port is free when the
+// session's last reservation of it is given back. Releasing a port the
+// session does not hold does nothing.
 func (p *Policy) Release(session string, port uint16) {
 	if p.h != nil {
 		p.h.release(session, port)

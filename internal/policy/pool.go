@@ -34,7 +34,7 @@ func (h *hosted) reserve(a Action) (netip.AddrPort, *Denied) {
 			p := uint16(int(h.first) + (start+i)%size)
 			if _, taken := h.ports[p]; !taken {
 				h.ports[p] = a.Session
-				s.held[p] = struct{}{}
+				s.held[p] = 1
 				return netip.AddrPortFrom(addr, p), nil
 			}
 		}
@@ -48,13 +48,14 @@ func (h *hosted) reserve(a Action) (netip.AddrPort, *Denied) {
 		if holder != a.Session {
 			return netip.AddrPort{}, h.portTaken(a, port)
 		}
+		s.held[port]++
 		return netip.AddrPortFrom(addr, port), nil
 	}
 	if limit >= 0 && len(s.held) >= limit {
 		return netip.AddrPort{}, h.tooManyListeners(a)
 	}
 	h.ports[port] = a.Session
-	s.held[port] = struct{}{}
+	s.held[port] = 1
 	return netip.AddrPortFrom(addr, port), nil
 }
 
@@ -63,15 +64,16 @@ func (h *hosted) tooManyListeners(a Action) *Denied {
 	return deny(a, "listeners", fmt.Sprintf("this session already holds %d listener ports, its limit; close a listener or bound socket first", n))
 }
 
-// release frees port if session holds it, however often it was reserved.
+// release gives back one reservation of port by session, and frees the
+// port when it was the last.
 func (h *hosted) release(session string, port uint16) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.sessions[session]
-	if s == nil {
+	if s == nil || s.held[port] == 0 {
 		return
 	}
-	if _, ok := s.held[port]; !ok {
+	if s.held[port]--; s.held[port] > 0 {
 		return
 	}
 	delete(s.held, port)

@@ -22,13 +22,13 @@ func TestReservePortZero(t *testing.T) {
 	} {
 		got, err := reserve(p, "s1", tc.in)
 		allowed(t, err)
-		if got.Addr().String() != tc.addr || got.Port() < 30000 || got.Port() > 30999 {
-			t.Errorf("Reserve(%s) = %s, want %s on a port in 30000-30999", tc.in, got, tc.addr)
+		if got.Addr().String() != tc.addr || got.Port() < 30000 || got.Port() > 31999 {
+			t.Errorf("Reserve(%s) = %s, want %s on a port in 30000-31999", tc.in, got, tc.addr)
 		}
 	}
-	got, err := p.Reserve(policy.Action{Session: "s1", Op: policy.OpBind, Addr: ap("127.0.0.1:0")})
+	got, err := p.Reserve(policy.Action{Session: "s2", Op: policy.OpBind, Addr: ap("127.0.0.1:0")})
 	allowed(t, err)
-	if got.Port() < 30000 || got.Port() > 30999 {
+	if got.Port() < 30000 || got.Port() > 31999 {
 		t.Errorf("bind got %s", got)
 	}
 }
@@ -94,10 +94,10 @@ func TestReserveExplicit(t *testing.T) {
 
 	_, err = reserve(p, "alice", "127.0.0.1:8080")
 	d := denied(t, err, "outside_pool")
-	if !strings.Contains(d.Reason, "8080") || !strings.Contains(d.Reason, "30000–30999") {
+	if !strings.Contains(d.Reason, "8080") || !strings.Contains(d.Reason, "30000–31999") {
 		t.Errorf("reason %q does not name the port and the pool", d.Reason)
 	}
-	_, err = reserve(p, "alice", "127.0.0.1:31000")
+	_, err = reserve(p, "alice", "127.0.0.1:32000")
 	denied(t, err, "outside_pool")
 
 	_, err = reserve(p, "bob", "127.0.0.1:30123")
@@ -108,8 +108,9 @@ func TestReserveExplicit(t *testing.T) {
 	_, err = reserve(p, "bob", "[::1]:30123") // by port, both families
 	denied(t, err, "port_taken")
 
-	// The holder may reserve it again (its UDP socket, or a retry); one
-	// release frees it.
+	// The holder may reserve it again (its UDP socket on the same port);
+	// each reservation is given back by one release, and the port is free
+	// after the last.
 	got, err = p.Reserve(policy.Action{Session: "alice", Op: policy.OpBind, Addr: ap("[::1]:30123")})
 	allowed(t, err)
 	if got != ap("[::1]:30123") {
@@ -119,6 +120,11 @@ func TestReserveExplicit(t *testing.T) {
 	allowed(t, err)
 	_, err = reserve(p, "bob", "127.0.0.1:30123")
 	denied(t, err, "port_taken")
+	for range 2 {
+		p.Release("alice", 30123)
+		_, err = reserve(p, "bob", "127.0.0.1:30123")
+		denied(t, err, "port_taken") // alice still has a reservation
+	}
 	p.Release("alice", 30123)
 	_, err = reserve(p, "bob", "127.0.0.1:30123")
 	allowed(t, err)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -321,7 +322,9 @@ func TestOriginAndToken(t *testing.T) {
 		{"the right Origin without a token", s.browserHeaders(cookie), "", ""},
 		{"another page's token", s.browserHeaders(cookie), "?token=" + otherToken, ""},
 		{"a token without its cookie", http.Header{"Origin": {"http://" + s.host}}, "?token=" + token, ""},
-		{"another Host", s.browserHeaders(other), "?token=" + otherToken, "rebind.example"},
+		// A rebinding page's own Origin matches the Host it sends, so
+		// only the Host check stands in its way.
+		{"another Host", http.Header{"Origin": {"http://rebind.example"}, "Cookie": {"playground=" + other.Value}}, "?token=" + otherToken, "rebind.example"},
 	} {
 		req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/ws"+tc.query, nil)
 		for k, v := range tc.header {
@@ -413,4 +416,66 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestHostedProxyLoop: two UDP proxies aimed at each other multiply one
+// datagram into a mapping per hop; each mapping is a socket of the
+// session, so the session's socket limit stops the loop, and the server's
+// descriptors stay bounded.
+func TestHostedProxyLoop(t *testing.T) {
+	cfg := hosted(24190)
+	s := start(t, cfg)
+	c := s.session(t)
+	fds := openFDs(t)
+	// Hold P2 with a bind, so A may target it; then give P2 to B, aimed
+	// back at A.
+	p1, p2 := 24191, 24192
+	hold := mustOK(t, "bind P2", c.do(fmt.Sprintf(`{"op":"bind","host":"127.0.0.1","port":%d}`, p2)))
+	mustOK(t, "proxy A", c.do(fmt.Sprintf(`{"op":"proxy","proto":"udp","host":"127.0.0.1","port":%d,"target_host":"127.0.0.1","target_port":%d}`, p1, p2)))
+	mustOK(t, "close the bind", c.do(fmt.Sprintf(`{"op":"close","sock":%d}`, hold.Sock)))
+	c.until(func(e ev) bool { return e.Type == "state" && e.Sock == hold.Sock && e.State == "closed" })
+	mustOK(t, "proxy B", c.do(fmt.Sprintf(`{"op":"proxy","proto":"udp","host":"127.0.0.1","port":%d,"target_host":"127.0.0.1","target_port":%d}`, p2, p1)))
+	kick, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", p1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kick.Close()
+	kick.Write([]byte("x"))
+	refused := c.until(func(e ev) bool { return e.Type == "relay" && strings.Contains(e.Message, "too many sockets") })
+	t.Logf("the loop was stopped: %s", refused.Message)
+	if grown := openFDs(t) - fds; grown > 2*server.HostedLimits.MaxSockets+8 {
+		t.Errorf("the server holds %d more descriptors, want at most about two per socket of the session (limit %d)", grown, server.HostedLimits.MaxSockets)
+	}
+}
+
+// TestHostedProxyClosedWhileStarting: a proxy closed at once gives its
+// pool port back, so the session's listener allowance is not eaten away.
+func TestHostedProxyClosedWhileStarting(t *testing.T) {
+	cfg := hosted(24200)
+	s := start(t, cfg)
+	c := s.session(t)
+	echo := c.service("echo", "tcp")
+	_, port, _ := net.SplitHostPort(echo)
+	// The close goes right behind the proxy request, so it often lands
+	// while the proxy is starting. Socket ids count up from 1.
+	for sock := 1; sock <= 40; sock++ {
+		c.send(fmt.Sprintf(`{"op":"proxy","proto":"tcp","host":"127.0.0.1","port":0,"target_host":"127.0.0.1","target_port":%s}`, port))
+		c.send(fmt.Sprintf(`{"op":"close","sock":%d,"now":true}`, sock))
+		c.until(func(e ev) bool {
+			return e.Type == "state" && e.Sock == sock && (e.State == "closed" || e.State == "failed")
+		})
+	}
+	for i := range policy.DefaultHostedLimits.ListenersPerSession { // every one must still be there
+		mustOK(t, fmt.Sprint("listen ", i+1), c.do(`{"op":"listen","host":"127.0.0.1","port":0}`))
+	}
+}
+
+// openFDs counts this process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(es)
 }

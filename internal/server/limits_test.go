@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -170,35 +171,48 @@ func TestMessageRate(t *testing.T) {
 // TestLogInjection: a host name with a newline in it makes one JSON log
 // record, not two, and the payload is never logged.
 func TestLogInjection(t *testing.T) {
-	var buf syncBuffer
-	s := start(t, server.Config{Services: server.Services{None: true},
-		Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	c := s.session(t)
-	e := c.do(`{"op":"connect","host":"bad\nFORGED level=ERROR msg=pwned","port":80}`)
-	if e.Type != "error" {
-		t.Fatalf("connect to a name with a newline: %+v", e)
-	}
-	bound := mustOK(t, "bind", c.do(`{"op":"bind","host":"127.0.0.1","port":0}`))
-	_, port, _ := net.SplitHostPort(bound.Local)
-	mustOK(t, "sendto", c.do(fmt.Sprintf(`{"op":"sendto","sock":%d,"host":"127.0.0.1","port":%s,"data":{"text":"SECRET-PAYLOAD"}}`, bound.Sock, port)))
-	c.until(func(e ev) bool { return e.Type == "data" })
-	c.ws.Close(websocket.StatusNormalClosure, "")
-	eventually(t, "the session's end in the log", func() bool { return strings.Contains(buf.String(), "session ended") })
-	forged := 0
-	for line := range strings.Lines(buf.String()) {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Errorf("a log line is not a JSON record: %q", line)
-		}
-		if strings.Contains(line, "FORGED") {
-			forged++
-		}
-		if strings.Contains(line, "SECRET-PAYLOAD") {
-			t.Errorf("a payload was logged: %s", line)
-		}
-	}
-	if forged != 1 {
-		t.Errorf("%d log records name the host with a newline, want exactly 1:\n%s", forged, buf.String())
+	for _, format := range []struct {
+		name   string
+		new    func(io.Writer) slog.Handler
+		record func(string) bool // whether a line is a whole record
+	}{
+		{"json", func(w io.Writer) slog.Handler {
+			return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})
+		}, func(line string) bool { return json.Valid([]byte(line)) }},
+		{"text", func(w io.Writer) slog.Handler {
+			return slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})
+		}, func(line string) bool { return strings.HasPrefix(line, "time=") && strings.HasSuffix(line, "\n") }},
+	} {
+		t.Run(format.name, func(t *testing.T) {
+			var buf syncBuffer
+			s := start(t, server.Config{Services: server.Services{None: true}, Logger: slog.New(format.new(&buf))})
+			c := s.session(t)
+			e := c.do(`{"op":"connect","host":"bad\nFORGED level=ERROR msg=pwned","port":80}`)
+			if e.Type != "error" {
+				t.Fatalf("connect to a name with a newline: %+v", e)
+			}
+			bound := mustOK(t, "bind", c.do(`{"op":"bind","host":"127.0.0.1","port":0}`))
+			_, port, _ := net.SplitHostPort(bound.Local)
+			mustOK(t, "sendto", c.do(fmt.Sprintf(`{"op":"sendto","sock":%d,"host":"127.0.0.1","port":%s,"data":{"text":"SECRET-PAYLOAD"}}`, bound.Sock, port)))
+			c.until(func(e ev) bool { return e.Type == "data" })
+			c.ws.Close(websocket.StatusNormalClosure, "")
+			eventually(t, "the session's end in the log", func() bool { return strings.Contains(buf.String(), "session ended") })
+			forged := 0
+			for line := range strings.Lines(buf.String()) {
+				if !format.record(line) {
+					t.Errorf("a log line is not a whole record: %q", line)
+				}
+				if strings.Contains(line, "FORGED") {
+					forged++
+				}
+				if strings.Contains(line, "SECRET-PAYLOAD") {
+					t.Errorf("a payload was logged: %s", line)
+				}
+			}
+			if forged != 1 {
+				t.Errorf("%d log records name the host with a newline, want exactly 1:\n%s", forged, buf.String())
+			}
+		})
 	}
 }
 

@@ -30,9 +30,10 @@ type Session struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the session started
 
-	mu      sync.Mutex // guards sockets, nextID, closed
+	mu      sync.Mutex // guards sockets, nextID, proxied, closed
 	sockets map[int]*Socket
 	nextID  int
+	proxied int // connections and UDP mappings open through the session's proxies
 	closed  bool
 }
 
@@ -147,6 +148,41 @@ func (s *Session) refused(err error) *Error {
 	return &Error{Code: CodePolicy, Message: err.Error(), Err: err}
 }
 
+// roomLocked reports whether the session may open one more socket: its own
+// sockets and its proxies' connections count. s.mu must be held.
+func (s *Session) roomLocked() *Error {
+	open := s.proxied
+	for _, sk := range s.sockets {
+		if !sk.isDone() {
+			open++
+		}
+	}
+	if open >= s.limits.MaxSockets {
+		return Errorf(CodeLimit, "too many sockets: this session may have %d open at once (its proxies' connections count); close one first", s.limits.MaxSockets)
+	}
+	return nil
+}
+
+// admitProxied counts one more connection (or UDP mapping) through one of
+// the session's proxies against its socket limit, and returns the function
+// that gives it back.
+func (s *Session) admitProxied() (func(), error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, Errorf(CodeBadState, "the session is closing")
+	}
+	if err := s.roomLocked(); err != nil {
+		return nil, err
+	}
+	s.proxied++
+	return sync.OnceFunc(func() {
+		s.mu.Lock()
+		s.proxied--
+		s.mu.Unlock()
+	}), nil
+}
+
 // newSocket registers a socket of kind, or reports that the session is at
 // its socket limit.
 func (s *Session) newSocket(kind string, parent int) (*Socket, *Error) {
@@ -155,14 +191,8 @@ func (s *Session) newSocket(kind string, parent int) (*Socket, *Error) {
 	if s.closed {
 		return nil, Errorf(CodeBadState, "the session is closing")
 	}
-	open := 0
-	for _, sk := range s.sockets {
-		if !sk.isDone() {
-			open++
-		}
-	}
-	if open >= s.limits.MaxSockets {
-		return nil, Errorf(CodeLimit, "too many sockets: this session may have %d open at once; close one first", s.limits.MaxSockets)
+	if err := s.roomLocked(); err != nil {
+		return nil, err
 	}
 	sk := &Socket{id: s.nextID, kind: kind, parent: parent}
 	sk.ctx, sk.cancel = context.WithCancel(s.ctx)
@@ -181,7 +211,7 @@ func (s *Session) forget(sk *Socket) {
 	held := sk.held
 	sk.held = 0
 	sk.mu.Unlock()
-	s.release(sk, held)
+	s.release(held)
 }
 
 // lookup finds an open socket by id.
@@ -274,7 +304,7 @@ func quiet(err error) bool {
 
 // reserve asks the policy for the address a listen or bind on a.Addr is to
 // use, and whether it may.
-func (s *Session) reserve(sk *Socket, a policy.Action) (netip.AddrPort, *Error) {
+func (s *Session) reserve(a policy.Action) (netip.AddrPort, *Error) {
 	a.Session = s.id
 	addr, err := s.policy.Reserve(a)
 	if err != nil {
@@ -282,33 +312,17 @@ func (s *Session) reserve(sk *Socket, a policy.Action) (netip.AddrPort, *Error) 
 	}
 	a.Addr = addr
 	if err := s.check(a); err != nil {
-		s.release(sk, addr.Port())
+		s.release(addr.Port())
 		return netip.AddrPort{}, err
 	}
 	return addr, nil
 }
 
-// release gives port back to the policy, unless another of the session's
-// sockets still holds it (a TCP listener and a UDP socket may share one).
-func (s *Session) release(except *Socket, port uint16) {
-	if port == 0 {
-		return
+// release gives back one reservation of port (0: none) to the policy.
+func (s *Session) release(port uint16) {
+	if port != 0 {
+		s.policy.Release(s.id, port)
 	}
-	s.mu.Lock()
-	for _, sk := range s.sockets {
-		if sk == except {
-			continue
-		}
-		sk.mu.Lock()
-		held := sk.held
-		sk.mu.Unlock()
-		if held == port {
-			s.mu.Unlock()
-			return
-		}
-	}
-	s.mu.Unlock()
-	s.policy.Release(s.id, port)
 }
 
 // nameOf returns host if it is a name to resolve, or "" for an address.

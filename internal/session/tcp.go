@@ -177,7 +177,7 @@ func (s *Session) open(req Req, op, kind string, a ListenArgs, mk func(*Socket, 
 		var addr netip.AddrPort
 		for attempt := 1; ; attempt++ {
 			var err *Error
-			addr, err = s.reserve(sk, policy.Action{Op: policy.Op(op), Addr: want, Host: nameOf(a.Host)})
+			addr, err = s.reserve(policy.Action{Op: policy.Op(op), Addr: want, Host: nameOf(a.Host)})
 			if err != nil {
 				failed(err)
 				return
@@ -185,7 +185,7 @@ func (s *Session) open(req Req, op, kind string, a ListenArgs, mk func(*Socket, 
 			sk.mu.Lock()
 			if sk.doneLocked() {
 				sk.mu.Unlock()
-				s.release(sk, addr.Port())
+				s.release(addr.Port())
 				s.fail(req, op, sk.id, errClosedWhileWaiting(op))
 				return
 			}
@@ -195,7 +195,7 @@ func (s *Session) open(req Req, op, kind string, a ListenArgs, mk func(*Socket, 
 				break
 			}
 			sk.mu.Unlock()
-			s.release(sk, addr.Port())
+			s.release(addr.Port())
 			// A port the pool chose may be taken by another program: take
 			// the next one.
 			if err.Code == CodeAddrInUse && want.Port() == 0 && addr.Port() != 0 && attempt < 5 {
