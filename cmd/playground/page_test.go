@@ -432,7 +432,10 @@ func TestPageReconnect(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	p.allow(`^WebSocket connection to 'ws://` + regexp.QuoteMeta(addr) + `/ws' failed: .*ERR_CONNECTION_REFUSED$`)
+	// While the server is down, the reconnects fail, and so do the fetches
+	// of a fresh token and of the reason for the failure.
+	p.allow(`^WebSocket connection to 'ws://` + regexp.QuoteMeta(addr) + `/ws(\?token=[\w-]+)?' failed: .*ERR_CONNECTION_REFUSED$`)
+	p.allow(`^Failed to load resource: net::ERR_CONNECTION_REFUSED$`)
 	p.waitText(q("status", "Connection to the server"), `^Disconnected \(1001\)$`)
 	banner := p.waitText(q("status", "Session news"), `went away`)
 	if !strings.Contains(banner, "closed its 3 open sockets") {
