@@ -124,6 +124,7 @@ type client struct {
 	ws    *websocket.Conn
 	hello ev
 	n     int
+	later []ev // events read while waiting for another, in order
 }
 
 // ev is an event as a client sees it.
@@ -218,13 +219,23 @@ func (c *client) send(msg string) {
 	}
 }
 
-// until reads until an event satisfies ok.
+// until returns the first event that satisfies ok, of those read before
+// but not yet taken, or else of those still to come. Events passed over stay
+// for a later until: a datagram's "data" may come before its "sent".
 func (c *client) until(ok func(ev) bool) ev {
 	c.t.Helper()
-	for {
-		if e := c.next(); ok(e) {
+	for i, e := range c.later {
+		if ok(e) {
+			c.later = append(c.later[:i:i], c.later[i+1:]...)
 			return e
 		}
+	}
+	for {
+		e := c.next()
+		if ok(e) {
+			return e
+		}
+		c.later = append(c.later, e)
 	}
 }
 

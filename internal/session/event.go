@@ -1,6 +1,9 @@
 package session
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // Type names what an Event records. The values are part of the protocol
 // (docs/protocol.md) and must not change.
@@ -107,8 +110,19 @@ type Event struct {
 // Time returns the event's timestamp.
 func (e *Event) Time() time.Time { return time.UnixMicro(e.T) }
 
-// size is what an event costs the log's budget: its payload plus a fixed
-// overhead, so a flood of small events is bounded too.
-func (e *Event) size() int64 { return int64(len(e.Data)) + eventOverhead }
+// size is what an event costs the log's budget: about the memory it holds —
+// the struct, its strings and its payload's backing array — so the window
+// and the history bound memory, and a flood of small events is bounded too.
+func (e *Event) size() int64 {
+	n := eventOverhead + int64(cap(e.Data))
+	for _, s := range [...]string{e.ID, e.Host, e.Addr, e.Local, e.Remote, e.Peer, e.Reason, e.Message, e.Target} {
+		n += int64(len(s))
+	}
+	for _, a := range e.Addrs {
+		n += 16 + int64(len(a))
+	}
+	return n
+}
 
-const eventOverhead = 128
+// eventOverhead is an event's fixed cost: its struct (about 500 bytes).
+const eventOverhead = int64(unsafe.Sizeof(Event{}))

@@ -74,7 +74,7 @@ func TestLogNeverTrimsUndelivered(t *testing.T) {
 	}
 	l.Delivered(100)
 	first, _ = l.Bounds()
-	if kept := 101 - first; kept*(100+eventOverhead) > 1000 || kept == 0 {
+	if kept := int64(101 - first); kept*(100+eventOverhead) > 1000 || kept == 0 {
 		t.Fatalf("kept %d delivered events; the budget holds %d", kept, 1000/(100+eventOverhead))
 	}
 }
@@ -82,7 +82,8 @@ func TestLogNeverTrimsUndelivered(t *testing.T) {
 // TestLogWindow: WaitRoom blocks while a window's worth is undelivered and
 // returns once the owner catches up.
 func TestLogWindow(t *testing.T) {
-	l := NewLog(1<<20, 1000)
+	per := 100 + eventOverhead // what each event below costs
+	l := NewLog(1<<20, 5*per)
 	ctx := context.Background()
 	if err := l.WaitRoom(ctx); err != nil {
 		t.Fatal(err)
