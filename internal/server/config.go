@@ -150,7 +150,7 @@ var HostedLimits = session.Limits{
 	MaxSend:    64 << 10,
 	SendQueue:  256 << 10,
 	Window:     256 << 10,
-	History:    256 << 10,
+	History:    64 << 10,
 }
 
 // Services says which built-in services run, and where.
