@@ -72,7 +72,10 @@ func TestWriteTimeout(t *testing.T) {
 	}
 	// Stop reading. The server must give up on this browser.
 	eventually(t, "the session to end", func() bool { return metric(t, s.base+"/metrics", "playground_sessions") == 0 })
-	eventually(t, "the goroutines to go back", func() bool { return runtime.NumGoroutine() <= before })
+	eventually(t, "the goroutines to go back", func() bool {
+		http.DefaultClient.CloseIdleConnections() // metric's keep-alive connection
+		return runtime.NumGoroutine() <= before
+	})
 	hc.CloseIdleConnections()
 }
 

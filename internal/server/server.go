@@ -79,7 +79,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		if s.policy, err = policy.Hosted(pc); err != nil {
 			return fmt.Errorf("hosted policy: %w", err)
 		}
-		limits = hostedLimits(limits)
+		limits = limits.Or(HostedLimits)
 		if cfg.MaxMessage <= 0 {
 			cfg.MaxMessage = HostedMaxMessage
 		}
@@ -174,28 +174,4 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return nil
 	}
 	return err
-}
-
-// hostedLimits fills l's zero fields from HostedLimits.
-func hostedLimits(l session.Limits) session.Limits {
-	h := HostedLimits
-	if l.MaxSockets > 0 {
-		h.MaxSockets = l.MaxSockets
-	}
-	if l.MaxSend > 0 {
-		h.MaxSend = l.MaxSend
-	}
-	if l.SendQueue > 0 {
-		h.SendQueue = l.SendQueue
-	}
-	if l.Window > 0 {
-		h.Window = l.Window
-	}
-	if l.History > 0 {
-		h.History = l.History
-	}
-	if l.ConnectTimeout > 0 {
-		h.ConnectTimeout = l.ConnectTimeout
-	}
-	return h
 }

@@ -45,8 +45,10 @@ var DefaultLimits = Limits{
 }
 
 // WithDefaults returns l with every zero field set to its default.
-func (l Limits) WithDefaults() Limits {
-	d := DefaultLimits
+func (l Limits) WithDefaults() Limits { return l.Or(DefaultLimits) }
+
+// Or returns l with every field that is zero (or less) taken from d.
+func (l Limits) Or(d Limits) Limits {
 	if l.MaxSockets > 0 {
 		d.MaxSockets = l.MaxSockets
 	}
