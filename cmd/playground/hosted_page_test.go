@@ -4,7 +4,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/socketplayground/playground/internal/browsertest"
 )
 
@@ -41,4 +43,37 @@ func TestPageHosted(t *testing.T) {
 	p.send("Text", "still here")
 	p.run(browsertest.Wait(q("list", "Events", "button", "~socket 1 received 10 bytes: still here")))
 	p.noProblems()
+}
+
+// TestPageHostedRefusedAndRestart: a page over the per-address cap says
+// why the server refused it (a browser hides the 429 from the WebSocket),
+// and an open page survives a restart of the server, whose new key makes
+// its old token worthless: it fetches a fresh one and gets a new session.
+func TestPageHostedRefusedAndRestart(t *testing.T) {
+	base, stop := startProgram(t, "-addr", "127.0.0.1:0", "-services", "none", "-mode", "hosted", "-sessions-per-ip", "1")
+	a := openPage(t, base)
+	first := a.waitText(q("status", "Connection to the server"), `Connected · session`)
+
+	b := &pageT{t: t, b: browsertest.Start(t, 90*time.Second), base: base}
+	b.allow(`429|ERR_CONNECTION_REFUSED|Failed to load resource`)
+	b.run(chromedp.Navigate(base + "/"))
+	b.waitText(q("status", "Session news"), `The server refused the connection: Too many sessions from your address: at most 1 at once`)
+	b.shot("hosted-429")
+
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	a.waitText(q("status", "Connection to the server"), `Disconnected`)
+	addr := strings.TrimSuffix(strings.TrimPrefix(base, "http://"), "/")
+	again, _ := startProgram(t, "-addr", addr, "-services", "none", "-mode", "hosted", "-sessions-per-ip", "2")
+	if again != base {
+		t.Fatalf("restarted on %s, want %s", again, base)
+	}
+	a.allow(`ERR_CONNECTION_REFUSED|Failed to load resource`)
+	now := a.waitText(q("status", "Connection to the server"), `Connected · session`)
+	if now == first {
+		t.Errorf("the page shows the same session %q after the restart", now)
+	}
+	a.waitText(q("status", "Session news"), `Reconnected: this is a new session`)
+	a.noProblems()
 }
