@@ -35,6 +35,10 @@
 // addresses in layouts that depend on the gateway, so they are refused as
 // "reserved" (unless a prefix rule inside them opens them).
 //
+// Before a name is resolved, CheckName allows only "localhost" and the
+// allowlist's host names ("name" otherwise), so the server's resolver tells
+// strangers nothing about names inside its network.
+//
 // OpConnect and OpSendTo (a new target) go through these steps in order; the
 // first that decides wins:
 //
@@ -71,7 +75,8 @@
 //     169.254.0.0/16, fe80::/10 ("link_local"); shared 100.64.0.0/10
 //     ("cgnat"); 0.0.0.0/8, 192.0.0.0/24, 192.0.2.0/24, 198.18.0.0/15,
 //     198.51.100.0/24, 203.0.113.0/24, 240.0.0.0/4, 2001:db8::/32,
-//     3fff::/20, 2001:2::/48, 100::/64, ::/96 ("reserved"); any other
+//     3fff::/20, 2001:2::/48, 100::/64, ::/96, and the transition
+//     prefixes 64:ff9b:1::/48, 2002::/16, 2001::/32 ("reserved"); any other
 //     public address ("not_allowed").
 //
 // OpSendTo then applies the byte quota like OpSend.
