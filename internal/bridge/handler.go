@@ -35,10 +35,6 @@ type Options struct {
 	MaxMessage int
 	// Services are announced to every new session.
 	Services []Service
-	// OriginPatterns authorise cross-origin pages (see websocket.AcceptOptions).
-	// Empty means only pages served from the request's own host.
-	// Never use "*": any web page could then drive the person's sockets.
-	OriginPatterns []string
 	// Logger receives diagnostics. Nil discards them.
 	Logger *slog.Logger
 	// PingInterval is how often the server pings each client, and
@@ -147,7 +143,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{Subprotocol},
-		OriginPatterns:     h.opts.OriginPatterns,
 		InsecureSkipVerify: h.opts.OriginChecked,
 	})
 	if err != nil {

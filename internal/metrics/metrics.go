@@ -64,9 +64,6 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// Registry returns the registry, for tests that read values.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // SessionStarted counts a session that began; its queue reports the bytes
 // of events not yet written to its browser. Call SessionEnded with the same
 // key when it ends.
