@@ -756,7 +756,7 @@ func TestInvalidRequests(t *testing.T) {
 		op   string // the op the error must name, if any
 		sock string // the socket the error must name, if any
 	}{
-		{name: "unknown op", msg: `{"id":"r1","op":"accept","sock":{ln}}`, id: "r1", code: "unknown_op", op: "accept", sock: "{ln}"},
+		{name: "unknown op", msg: `{"id":"r1","op":"poll","sock":{ln}}`, id: "r1", code: "unknown_op", op: "poll", sock: "{ln}"},
 		{name: "missing op", msg: `{"id":"r2","sock":{tcp}}`, id: "r2", code: "missing_field"},
 		{name: "connect without port", msg: `{"id":"r3","op":"connect","host":"127.0.0.1"}`, id: "r3", code: "missing_field", op: "connect"},
 		{name: "send without data", msg: `{"id":"r4","op":"send","sock":{tcp}}`, id: "r4", code: "missing_field", op: "send", sock: "{tcp}"},

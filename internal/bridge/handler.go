@@ -408,11 +408,43 @@ func (c *conn) handle(binaryMsg bool, msg []byte) {
 	s := c.sess
 	switch r.Op {
 	case "connect":
+		if r.Sock != 0 {
+			s.StepConnect(req, r.Sock, session.ConnectArgs{Host: r.Host, Port: r.Port})
+			return
+		}
 		s.Connect(req, session.ConnectArgs{Host: r.Host, Port: r.Port, Family: r.Family, Timeout: r.Timeout})
 	case "listen":
+		if r.Sock != 0 {
+			s.StepListen(req, r.Sock, r.Backlog)
+			return
+		}
 		s.Listen(req, session.ListenArgs{Host: r.Host, Port: r.Port, Family: r.Family})
 	case "bind":
+		if r.Sock != 0 {
+			s.StepBind(req, r.Sock, session.ListenArgs{Host: r.Host, Port: r.Port})
+			return
+		}
 		s.Bind(req, session.ListenArgs{Host: r.Host, Port: r.Port, Family: r.Family})
+	case "socket":
+		s.Socket(req, session.SocketArgs{Proto: r.Proto, Family: r.Family})
+	case "setsockopt":
+		s.SetSockOpt(req, r.Sock, r.Option, r.Value)
+	case "settimeout":
+		var t *time.Duration
+		if r.HasTimeout {
+			t = &r.Timeout
+		}
+		s.SetTimeout(req, r.Sock, t)
+	case "accept":
+		s.Accept(req, r.Sock)
+	case "recv":
+		s.Recv(req, r.Sock, r.N)
+	case "recvfrom":
+		s.RecvFrom(req, r.Sock, r.N)
+	case "cancel":
+		s.Cancel(req, r.Sock)
+	case "step":
+		s.Step(req, r.Sock)
 	case "send":
 		s.Send(req, r.Sock, r.Data)
 	case "sendto":

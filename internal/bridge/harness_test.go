@@ -42,6 +42,27 @@ type Ev struct {
 	Errno   string   `json:"errno"`
 	Message string   `json:"message"`
 
+	// step mode and the kernel's view
+	Mode     string `json:"mode"`
+	Option   string `json:"option"`
+	Value    *int   `json:"value"`
+	Actual   *int   `json:"actual"`
+	Backlog  int    `json:"backlog"`
+	N        int    `json:"n"`
+	EOF      bool   `json:"eof"`
+	DgramLen int    `json:"datagram_len"`
+	How      string `json:"how"`
+	TCP      *struct {
+		State   string `json:"state"`
+		RTT     int64  `json:"rtt_us"`
+		Cwnd    uint32 `json:"cwnd"`
+		SendQ   int    `json:"send_q"`
+		RecvQ   int    `json:"recv_q"`
+		Backlog int    `json:"backlog"`
+		TimerMS int64  `json:"timer_ms"`
+		Closed  bool   `json:"closed"`
+	} `json:"tcp"`
+
 	// proxies
 	Conn   int             `json:"conn"`
 	Relay  string          `json:"relay"`
@@ -62,6 +83,28 @@ type Ev struct {
 
 func (e Ev) String() string {
 	b, _ := json.Marshal(e)
+	// Leave out the zero fields, so a dump of events stays readable.
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	for k, v := range m {
+		switch v := v.(type) {
+		case nil:
+			delete(m, k)
+		case string:
+			if v == "" {
+				delete(m, k)
+			}
+		case float64:
+			if v == 0 && k != "seq" {
+				delete(m, k)
+			}
+		case bool:
+			if !v {
+				delete(m, k)
+			}
+		}
+	}
+	b, _ = json.Marshal(m)
 	if e.Binary {
 		return fmt.Sprintf("%s +%d bytes", b, len(e.Data))
 	}
@@ -200,12 +243,12 @@ func (c *Client) Wait(what string, match func(Ev) bool) Ev {
 	}
 }
 
-// Result waits for the event that answers request id: a result, sent or
-// error event carrying that id.
+// Result waits for the event that answers request id: a result, sent,
+// data (step mode's recv) or error event carrying that id.
 func (c *Client) Result(id string) Ev {
 	c.t.Helper()
 	return c.Wait("answering request "+id, func(e Ev) bool {
-		return e.ID == id && (e.Type == "result" || e.Type == "sent" || e.Type == "error")
+		return e.ID == id && (e.Type == "result" || e.Type == "sent" || e.Type == "error" || e.Type == "data")
 	})
 }
 

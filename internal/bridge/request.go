@@ -30,6 +30,15 @@ type Request struct {
 	TargetHost string // proxy: where to forward
 	TargetPort int
 	Knobs      session.Knobs // proxy, proxy_set
+
+	// Step mode (protocol.md §4.14).
+	Option  string // setsockopt
+	Value   int    // setsockopt
+	Backlog int    // listen with sock; -1 when absent
+	N       int    // recv, recvfrom
+	// HasTimeout tells settimeout's timeout_ms (Timeout, 0 for
+	// non-blocking) from its absence (blocking).
+	HasTimeout bool
 }
 
 // RequestError is why a message is not a valid request, with whatever of
@@ -63,6 +72,12 @@ type wire struct {
 	TargetHost *string        `json:"target_host"`
 	TargetPort *int64         `json:"target_port"`
 	Knobs      *session.Knobs `json:"knobs"`
+
+	Type    *string `json:"type"`
+	Option  *string `json:"option"`
+	Value   *int64  `json:"value"`
+	Backlog *int64  `json:"backlog"`
+	N       *int64  `json:"n"`
 }
 
 // fields lists, per operation, the fields it needs and the ones it may have.
@@ -78,10 +93,27 @@ var ops = map[string]struct{ need, may []string }{
 	"proxy":       {need: []string{"proto", "host", "port", "target_host", "target_port"}, may: []string{"family", "knobs"}},
 	"proxy_set":   {need: []string{"sock", "knobs"}},
 	"proxy_reset": {need: []string{"sock"}},
+
+	"socket":     {need: []string{"type"}, may: []string{"family"}},
+	"setsockopt": {need: []string{"sock", "option", "value"}},
+	"settimeout": {need: []string{"sock"}, may: []string{"timeout_ms"}},
+	"accept":     {need: []string{"sock"}},
+	"recv":       {need: []string{"sock", "n"}},
+	"recvfrom":   {need: []string{"sock", "n"}},
+	"cancel":     {need: []string{"sock"}},
+	"step":       {need: []string{"sock"}},
+}
+
+// stepOps are the step-mode forms of operations that live mode also has:
+// with "sock", they are calls on that socket (protocol.md §4.14).
+var stepOps = map[string]struct{ need, may []string }{
+	"bind":    {need: []string{"sock", "host", "port"}},
+	"listen":  {need: []string{"sock"}, may: []string{"backlog"}},
+	"connect": {need: []string{"sock", "host", "port"}},
 }
 
 // fieldOrder is the order fields are checked in, so errors are repeatable.
-var fieldOrder = []string{"sock", "proto", "host", "port", "target_host", "target_port", "family", "timeout_ms", "how", "now", "knobs", "data"}
+var fieldOrder = []string{"sock", "type", "proto", "host", "port", "target_host", "target_port", "family", "timeout_ms", "how", "now", "knobs", "option", "value", "backlog", "n", "data"}
 
 // MaxTimeout is the longest connect timeout a request may ask for.
 const MaxTimeout = 2 * time.Minute
@@ -141,10 +173,14 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 	if !ok {
 		return fail(session.CodeUnknownOp, "unknown operation %q (known: %s)", r.Op, knownOps)
 	}
+	if step, ok := stepOps[r.Op]; ok && w.Sock != nil {
+		spec = step
+	}
 	present := map[string]bool{
 		"sock": w.Sock != nil, "host": w.Host != nil, "port": w.Port != nil, "family": w.Family != nil,
 		"timeout_ms": w.Timeout != nil, "how": w.How != nil, "now": w.Now != nil, "data": w.Data != nil || hasPayload,
 		"proto": w.Proto != nil, "target_host": w.TargetHost != nil, "target_port": w.TargetPort != nil, "knobs": w.Knobs != nil,
+		"type": w.Type != nil, "option": w.Option != nil, "value": w.Value != nil, "backlog": w.Backlog != nil, "n": w.N != nil,
 	}
 	for _, f := range spec.need {
 		if !present[f] {
@@ -205,7 +241,13 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 			return fail(session.CodeBadField, `"family" must be "ip4" or "ip6", not %q`, r.Family)
 		}
 	}
-	if w.Timeout != nil {
+	if w.Timeout != nil && r.Op == "settimeout" {
+		t := time.Duration(*w.Timeout) * time.Millisecond
+		if t < 0 || t > MaxTimeout {
+			return fail(session.CodeBadField, `"timeout_ms" must be between 0 (non-blocking) and %d, or absent (blocking), not %d`, MaxTimeout.Milliseconds(), *w.Timeout)
+		}
+		r.Timeout, r.HasTimeout = t, true
+	} else if w.Timeout != nil {
 		t := time.Duration(*w.Timeout) * time.Millisecond
 		if t <= 0 || t > MaxTimeout {
 			return fail(session.CodeBadField, `"timeout_ms" must be between 1 and %d, not %d`, MaxTimeout.Milliseconds(), *w.Timeout)
@@ -221,6 +263,42 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 	if w.Now != nil {
 		r.Now = *w.Now
 	}
+	if w.Type != nil {
+		switch *w.Type {
+		case "stream":
+			r.Proto = "tcp"
+		case "dgram":
+			r.Proto = "udp"
+		default:
+			return fail(session.CodeBadField, `"type" must be "stream" (TCP) or "dgram" (UDP), not %q`, *w.Type)
+		}
+	}
+	if w.Option != nil {
+		r.Option = *w.Option
+		if _, ok := session.Sockopts[r.Option]; !ok {
+			return fail(session.CodeBadField, "unknown option %q (known: %s)", r.Option, knownSockopts)
+		}
+	}
+	if w.Value != nil {
+		lim := session.Sockopts[r.Option]
+		if v := *w.Value; v < int64(lim.Min) || v > int64(lim.Max) {
+			return fail(session.CodeBadField, "%s takes a value from %d to %d, not %d", r.Option, lim.Min, lim.Max, v)
+		}
+		r.Value = int(*w.Value)
+	}
+	r.Backlog = -1
+	if w.Backlog != nil {
+		if b := *w.Backlog; b < 0 || b > session.MaxBacklog {
+			return fail(session.CodeBadField, `"backlog" must be between 0 and %d, not %d`, session.MaxBacklog, b)
+		}
+		r.Backlog = int(*w.Backlog)
+	}
+	if w.N != nil {
+		if n := *w.N; n < 1 || n > session.MaxRecv {
+			return fail(session.CodeBadField, `"n" must be between 1 and %d (the most bytes one %s may return), not %d`, session.MaxRecv, r.Op, n)
+		}
+		r.N = int(*w.N)
+	}
 	switch {
 	case hasPayload:
 		r.Data = payload
@@ -235,7 +313,9 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 	return r, nil
 }
 
-const knownOps = "connect, listen, bind, send, sendto, shutdown, close, proxy, proxy_set, proxy_reset"
+const knownOps = "connect, listen, bind, send, sendto, shutdown, close, proxy, proxy_set, proxy_reset, socket, setsockopt, settimeout, accept, recv, recvfrom, cancel, step"
+
+const knownSockopts = "SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, SO_LINGER"
 
 func validHost(h string) bool {
 	return h != "" && len(h) <= 253 && !strings.ContainsAny(h, " \t\r\n/")
@@ -292,6 +372,7 @@ func jsonErr(err error) *RequestError {
 			"host": "a string", "port": "a whole number", "family": "a string", "timeout_ms": "a whole number",
 			"how": "a string", "now": "true or false", "data": "an object",
 			"proto": "a string", "target_host": "a string", "target_port": "a whole number", "knobs": "an object",
+			"type": "a string", "option": "a string", "value": "a whole number", "backlog": "a whole number", "n": "a whole number",
 			"knobs.latency_ms": "a whole number", "knobs.jitter_ms": "a whole number", "knobs.bandwidth": "a whole number",
 			"knobs.split": "a whole number", "knobs.split_gap_ms": "a whole number", "knobs.coalesce_ms": "a whole number",
 			"knobs.loss": "a number from 0 to 1", "knobs.reorder": "a number from 0 to 1",

@@ -38,7 +38,7 @@ func TestDecode(t *testing.T) {
 		{name: "array", msg: `[1]`, code: session.CodeBadRequest},
 		{name: "two objects", msg: `{"op":"close","sock":1}{}`, code: session.CodeBadRequest},
 		{name: "no op", msg: `{"sock":1}`, code: session.CodeMissingField},
-		{name: "unknown op", msg: `{"op":"accept"}`, code: session.CodeUnknownOp},
+		{name: "unknown op", msg: `{"op":"poll"}`, code: session.CodeUnknownOp},
 		{name: "unknown field", msg: `{"op":"close","sock":1,"colour":"red"}`, code: session.CodeBadField},
 		{name: "field of another op", msg: `{"op":"close","sock":1,"how":"read"}`, code: session.CodeBadField},
 		{name: "missing port", msg: `{"op":"connect","host":"h"}`, code: session.CodeMissingField},

@@ -95,7 +95,9 @@
 // OpListen and OpBind are allowed only on a loopback address whose port this
 // session holds (Reserve gave it): else "not_loopback", "outside_pool" or
 // "port_taken". OpAccept is allowed only from a loopback address, else
-// "not_loopback". An action without an address (but recv) is "no_address".
+// "not_loopback". OpSocket is allowed (the session's socket limit counts
+// it); OpSetsockopt is allowed but for Option "SO_BROADCAST" ("broadcast").
+// Any other action without an address (but send and recv) is "no_address".
 //
 // Reserve (OpListen, OpBind) takes a loopback address (else "not_loopback";
 // for 0.0.0.0 or :: the reason suggests 127.0.0.1 or ::1). Port 0 picks a

@@ -62,8 +62,16 @@ func deny(a Action, rule, reason string) *Denied {
 }
 
 func (h *hosted) check(a Action) *Denied {
-	if a.Op == OpRecv {
+	switch a.Op {
+	case OpRecv:
 		return h.recv(a)
+	case OpSocket:
+		return nil // counted by the session's socket limit
+	case OpSetsockopt:
+		if a.Option == "SO_BROADCAST" {
+			return deny(a, "broadcast", "hosted mode sends no broadcasts, so SO_BROADCAST stays off")
+		}
+		return nil
 	}
 	if !a.Addr.IsValid() {
 		return deny(a, "no_address", fmt.Sprintf("%s needs an address", a.Op))

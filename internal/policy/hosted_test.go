@@ -343,3 +343,17 @@ func TestHostedNoAddress(t *testing.T) {
 	allowed(t, p.Check(policy.Action{Session: "s1", Op: policy.OpRecv, Bytes: 10}))
 	denied(t, p.Check(policy.Action{Session: "s1", Op: "frobnicate", Addr: ap("127.0.0.1:7")}), "not_allowed")
 }
+
+// Step mode's socket and setsockopt have no address; hosted mode allows
+// them, but keeps broadcasts off.
+func TestHostedStepCalls(t *testing.T) {
+	p := newHosted(t, nil)
+	allowed(t, p.Check(policy.Action{Session: "s1", Op: policy.OpSocket}))
+	for _, opt := range []string{"SO_REUSEADDR", "SO_LINGER", "TCP_NODELAY", "SO_RCVBUF"} {
+		allowed(t, p.Check(policy.Action{Session: "s1", Op: policy.OpSetsockopt, Option: opt}))
+	}
+	denied(t, p.Check(policy.Action{Session: "s1", Op: policy.OpSetsockopt, Option: "SO_BROADCAST"}), "broadcast")
+	local := policy.Local()
+	allowed(t, local.Check(policy.Action{Session: "s1", Op: policy.OpSocket}))
+	allowed(t, local.Check(policy.Action{Session: "s1", Op: policy.OpSetsockopt, Option: "SO_BROADCAST"}))
+}

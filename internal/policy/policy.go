@@ -18,6 +18,9 @@ const (
 	OpSend    Op = "send"    // send Bytes on a connected socket to Addr
 	OpSendTo  Op = "sendto"  // send one datagram of Bytes to Addr
 	OpRecv    Op = "recv"    // Bytes were received on a socket (counted for quotas; never refused retroactively)
+
+	OpSocket     Op = "socket"     // create a step-mode socket (no address)
+	OpSetsockopt Op = "setsockopt" // set Option on a socket (no address)
 )
 
 // Action is one operation a session wants to perform.
@@ -30,6 +33,9 @@ type Action struct {
 	// allowlist rules match it.
 	Host  string
 	Bytes int // payload size, for send, sendto and recv
+	// Option is the socket option OpSetsockopt sets, as its C name
+	// ("SO_REUSEADDR").
+	Option string
 }
 
 // Denied is the error returned for a refused action.
@@ -85,7 +91,7 @@ func (p *Policy) Check(a Action) error {
 		}
 		return nil
 	}
-	if !a.Addr.IsValid() && a.Op != OpSend && a.Op != OpRecv {
+	if !a.Addr.IsValid() && !addressless(a.Op) {
 		return &Denied{Action: a, Rule: "no_address", Reason: "no address"}
 	}
 	return nil
@@ -182,4 +188,9 @@ func (p *Policy) Limits() Limits {
 		return Limits{}
 	}
 	return p.h.limits
+}
+
+// addressless reports whether op is checked without an address.
+func addressless(op Op) bool {
+	return op == OpSend || op == OpRecv || op == OpSocket || op == OpSetsockopt
 }

@@ -43,6 +43,8 @@ const (
 	CodeAborted          Code = "aborted"            // ECONNABORTED
 	CodeMessageSize      Code = "message_size"       // EMSGSIZE: datagram too large
 	CodeCancelled        Code = "cancelled"          // the socket was closed while the call waited
+	CodeWouldBlock       Code = "would_block"        // EAGAIN: a non-blocking call had nothing to do
+	CodeInProgress       Code = "in_progress"        // EINPROGRESS: a non-blocking connect has started
 	CodeNetwork          Code = "network"            // any other network error
 )
 

@@ -28,6 +28,13 @@ const (
 	// through it: a chunk forwarded (with its bytes), dropped or held, a
 	// connection opening, finishing or being reset. Relay says which.
 	TypeRelay Type = "relay"
+	// TypeBlocked records that a step-mode call has started waiting in the
+	// kernel; the call's answer comes later.
+	TypeBlocked Type = "blocked"
+	// TypeKernel records what the kernel says about a TCP socket: its TCP
+	// state and numbers (TCP), sampled while they change, and after the
+	// session closed the socket, while the kernel still holds it.
+	TypeKernel Type = "kernel"
 )
 
 // Socket kinds, as reported in Event.Kind.
@@ -41,10 +48,11 @@ const (
 
 // Socket states, as reported in Event.State.
 const (
+	StateCreated     = "created" // step mode: socket() made it; not bound or connected
 	StateConnecting  = "connecting"
 	StateEstablished = "established"
 	StateListening   = "listening"
-	StateBound       = "bound"
+	StateBound       = "bound"    // UDP; and a step-mode TCP socket bound but not yet listening or connected
 	StateProxying    = "proxying" // a proxy that listens and forwards
 	StateHalfClosed  = "half-closed"
 	StateClosed      = "closed" // closed by the person (or the session ending)
@@ -67,6 +75,7 @@ type Event struct {
 	Parent int    `json:"parent,omitempty"` // the listener of an accepted socket
 	Child  int    `json:"child,omitempty"`  // the socket an accept created
 	State  string `json:"state,omitempty"`
+	Mode   string `json:"mode,omitempty"` // "step" for a step-mode socket; absent for live
 	Half   string `json:"half,omitempty"` // "read" or "write": the side that is shut
 	Reason string `json:"reason,omitempty"`
 
@@ -82,6 +91,15 @@ type Event struct {
 	Remote  string   `json:"remote,omitempty"`
 	Peer    string   `json:"peer,omitempty"` // UDP: a datagram's sender or destination; relay: the client
 	Len     int      `json:"len,omitempty"`
+
+	Option   string    `json:"option,omitempty"`       // setsockopt: the option's C name
+	Value    *int      `json:"value,omitempty"`        // setsockopt: the value asked for
+	Actual   *int      `json:"actual,omitempty"`       // setsockopt: the value getsockopt reads back
+	Backlog  int       `json:"backlog,omitempty"`      // listen (step): the backlog used
+	N        int       `json:"n,omitempty"`            // recv, recvfrom (step): the most bytes asked for
+	EOF      bool      `json:"eof,omitempty"`          // recv (step): returned 0 bytes, the peer's end-of-stream
+	DgramLen int       `json:"datagram_len,omitempty"` // recvfrom (step): a truncated datagram's real length
+	TCP      *TCPStats `json:"tcp,omitempty"`          // kernel: the kernel's view
 
 	Proto  string `json:"proto,omitempty"`  // proxy: "tcp" or "udp"
 	Target string `json:"target,omitempty"` // proxy: where it forwards, as asked
@@ -115,6 +133,9 @@ func (e *Event) Time() time.Time { return time.UnixMicro(e.T) }
 // and the history bound memory, and a flood of small events is bounded too.
 func (e *Event) size() int64 {
 	n := eventOverhead + int64(cap(e.Data))
+	if e.TCP != nil {
+		n += int64(unsafe.Sizeof(TCPStats{}))
+	}
 	for _, s := range [...]string{e.ID, e.Host, e.Addr, e.Local, e.Remote, e.Peer, e.Reason, e.Message, e.Target} {
 		n += int64(len(s))
 	}
@@ -126,3 +147,20 @@ func (e *Event) size() int64 {
 
 // eventOverhead is an event's fixed cost: its struct (about 500 bytes).
 const eventOverhead = int64(unsafe.Sizeof(Event{}))
+
+// TCPStats is what the kernel says about one TCP socket (a kernel event).
+// It is comparable, so a sample that changed nothing is not logged again.
+type TCPStats struct {
+	State   string `json:"state"` // as netstat spells it: "ESTABLISHED", "TIME_WAIT", ..., "CLOSED"
+	RTT     int64  `json:"rtt_us,omitempty"`
+	RTTVar  int64  `json:"rttvar_us,omitempty"`
+	Cwnd    uint32 `json:"cwnd,omitempty"`
+	Unacked uint32 `json:"unacked,omitempty"`
+	Retrans uint32 `json:"retrans,omitempty"`
+	Lost    uint32 `json:"lost,omitempty"`
+	SendQ   int    `json:"send_q,omitempty"`
+	RecvQ   int    `json:"recv_q,omitempty"` // a listener: connections in the accept queue
+	Backlog int    `json:"backlog,omitempty"`
+	TimerMS int64  `json:"timer_ms,omitempty"` // after close: time until the kernel lets it go
+	Closed  bool   `json:"closed,omitempty"`   // the session closed it; the kernel still holds it
+}

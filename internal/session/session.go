@@ -25,6 +25,7 @@ type Session struct {
 	logger   *slog.Logger
 	log      *Log
 	metrics  *metrics.Metrics
+	kern     *kernelWatch // samples the kernel's view of its TCP sockets
 
 	ctx    context.Context // cancelled by Close; parent of every socket's context
 	cancel context.CancelFunc
@@ -60,9 +61,15 @@ func New(opts Options) *Session {
 	}
 	s.logger = s.logger.With("session", s.id)
 	s.log = NewLog(s.limits.History, s.limits.Window)
+	s.kern = newKernelWatch(s)
+	s.log.observe = s.kern.observe
 	if s.metrics != nil {
 		c := newCounter(s.metrics)
-		s.log.observe, s.log.observed = c.event, c.closed
+		s.log.observe = func(e *Event) {
+			c.event(e)
+			s.kern.observe(e)
+		}
+		s.log.observed = c.closed
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
@@ -97,6 +104,7 @@ func (s *Session) Close() {
 	}
 	s.cancel()
 	s.wg.Wait()
+	s.kern.close()
 	s.log.Close()
 	s.policy.End(s.id)
 }
@@ -106,6 +114,20 @@ func (s *Session) Reject(req Req, op string, sock int, err *Error) {
 	s.logger.Debug("error event", "op", op, "sock", sock, "code", err.Code, "message", err.Message)
 	s.log.Append(&Event{Type: TypeError, ID: req.ID, Origin: req.Origin, Op: op, Sock: sock,
 		Code: err.Code, Errno: err.Errno, Message: err.Message})
+}
+
+// runLive runs live mode's loop f for sk in a goroutine the session waits
+// for, and records when it returns, so a switch to step mode can wait for it.
+func (s *Session) runLive(sk *Socket, f func(*Socket)) bool {
+	done := make(chan struct{})
+	sk.mu.Lock()
+	sk.liveDone = done
+	sk.mu.Unlock()
+	if !s.goroutine(func() { defer close(done); f(sk) }) {
+		close(done)
+		return false
+	}
+	return true
 }
 
 // go runs f in a goroutine the session waits for, unless it is closing.
@@ -196,6 +218,7 @@ func (s *Session) newSocket(kind string, parent int) (*Socket, *Error) {
 	}
 	sk := &Socket{id: s.nextID, kind: kind, parent: parent}
 	sk.ctx, sk.cancel = context.WithCancel(s.ctx)
+	sk.live, sk.stopLive = context.WithCancel(sk.ctx)
 	s.nextID++
 	s.sockets[sk.id] = sk
 	return sk, nil
@@ -335,13 +358,13 @@ func nameOf(host string) string {
 
 // received accounts for n bytes that arrived on sk, and paces the next
 // read to the session's byte rate. It reports false when the socket must
-// stop reading: its context ended, or the session used up its byte quota
+// stop reading: ctx ended, or the session used up its byte quota
 // (the bytes already read were delivered; the rest wait in the kernel).
-func (s *Session) received(sk *Socket, op string, from netip.AddrPort, n int) bool {
+func (s *Session) received(ctx context.Context, sk *Socket, op string, from netip.AddrPort, n int) bool {
 	if err := s.check(policy.Action{Op: policy.OpRecv, Addr: from, Bytes: n}); err != nil {
 		err.Message += "; this socket reads nothing more"
 		s.log.Append(&Event{Type: TypeError, Op: op, Sock: sk.id, Auto: true, Code: err.Code, Message: err.Message})
 		return false
 	}
-	return s.policy.Wait(sk.ctx, s.id, n) == nil
+	return s.policy.Wait(ctx, s.id, n) == nil
 }

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/socketplayground/playground/internal/services/badnet"
 )
@@ -19,6 +21,10 @@ type Socket struct {
 	parent int
 	ctx    context.Context // cancelled when the socket is closed
 	cancel context.CancelFunc
+	// live is cancelled when the socket leaves live mode (or ends): live
+	// mode's accept and read loops run under it.
+	live     context.Context
+	stopLive context.CancelFunc
 
 	mu      sync.Mutex // guards everything below
 	state   string
@@ -34,6 +40,41 @@ type Socket struct {
 	queued  int64  // payload bytes of sends waiting in queue
 	running bool   // a worker goroutine is draining queue
 	held    uint16 // the port the policy reserved for this socket, released when it ends
+
+	liveDone chan struct{} // closed when live mode's loop for this socket returns; nil if none ran
+
+	// Step mode (step.go).
+	step    bool        // calls are made one at a time by the person
+	fd      stepConn    // the kernel socket step calls use: an *os.File, or the live socket's net object
+	family  string      // "ip4" or "ip6"
+	tmode   timeoutMode // blocking, non-blocking or with a timeout
+	timeout time.Duration
+	blocked *blockedCall // the call waiting in the kernel, if any
+}
+
+// rawConn returns the kernel socket behind sk for system calls, or nil.
+// sk.mu must be held.
+func (sk *Socket) rawConnLocked() syscall.RawConn {
+	var (
+		rc  syscall.RawConn
+		err error
+	)
+	switch {
+	case sk.fd != nil:
+		rc, err = sk.fd.SyscallConn()
+	case sk.tcp != nil:
+		rc, err = sk.tcp.SyscallConn()
+	case sk.ln != nil:
+		rc, err = sk.ln.SyscallConn()
+	case sk.udp != nil:
+		rc, err = sk.udp.SyscallConn()
+	default:
+		return nil
+	}
+	if err != nil {
+		return nil
+	}
+	return rc
 }
 
 // isDone reports whether the socket has ended (closed or failed).
@@ -43,12 +84,22 @@ func (sk *Socket) isDone() bool {
 	return sk.doneLocked()
 }
 
+// isStep reports whether sk is in step mode.
+func (sk *Socket) isStep() bool {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	return sk.step
+}
+
 func (sk *Socket) doneLocked() bool { return sk.state == StateClosed || sk.state == StateFailed }
 
 // stateEvent returns a state event describing sk now. sk.mu must be held.
 func (sk *Socket) stateEvent(state, reason string) *Event {
 	sk.state = state
 	e := &Event{Type: TypeState, Sock: sk.id, Kind: sk.kind, Parent: sk.parent, State: state, Reason: reason}
+	if sk.step {
+		e.Mode = "step"
+	}
 	if sk.local.IsValid() {
 		e.Local = sk.local.String()
 	}
@@ -69,6 +120,8 @@ func (sk *Socket) conn() interface{ Close() error } {
 		return sk.udp
 	case sk.proxy != nil:
 		return sk.proxy
+	case sk.fd != nil:
+		return sk.fd
 	}
 	return nil
 }
@@ -174,6 +227,9 @@ func (s *Session) CloseSocket(req Req, sock int, now bool) {
 	if err != nil {
 		s.fail(req, "close", sock, err)
 		return
+	}
+	if !now && s.closeBlocked(req, sk) {
+		return // a call was blocked on it: closing interrupts that call
 	}
 	if now {
 		if !s.closeSocket(sk, req, "closed by you", false) {

@@ -110,7 +110,7 @@ func (s *Session) connect(req Req, sk *Socket, a ConnectArgs) {
 		s.logger.Info("connected", "sock", sk.id, "local", sk.local.String(), "remote", sk.remote.String())
 		s.log.Append(sk.stateEvent(StateEstablished, ""))
 		sk.mu.Unlock()
-		s.goroutine(func() { s.readStream(sk) })
+		s.runLive(sk, s.readStream)
 		return
 	}
 	if sk.isDone() {
@@ -209,7 +209,7 @@ func (s *Session) open(req Req, op, kind string, a ListenArgs, mk func(*Socket, 
 		s.logger.Info(op, "sock", sk.id, "local", sk.local.String())
 		s.log.Append(sk.stateEvent(state, ""))
 		sk.mu.Unlock()
-		s.goroutine(func() { run(sk) })
+		s.runLive(sk, run)
 	}); err != nil {
 		s.fail(req, op, sk.id, err)
 		s.failSocket(sk, err.Message)
@@ -220,12 +220,15 @@ func (s *Session) open(req Req, op, kind string, a ListenArgs, mk func(*Socket, 
 // acceptLoop is live mode's accept(): every connection becomes a socket.
 func (s *Session) acceptLoop(ln *Socket) {
 	for {
-		if s.log.WaitRoom(ln.ctx) != nil {
+		if s.log.WaitRoom(ln.live) != nil {
 			return
 		}
 		c, err := ln.ln.AcceptTCP()
 		if err != nil {
-			if ln.isDone() || quiet(err) {
+			if ln.live.Err() != nil || ln.isDone() || quiet(err) {
+				if c != nil {
+					c.Close()
+				}
 				return
 			}
 			e := Classify("accept on "+ln.local.String(), err)
@@ -262,7 +265,7 @@ func (s *Session) acceptLoop(ln *Socket) {
 		s.logger.Info("accepted", "sock", sk.id, "local", sk.local.String(), "remote", sk.remote.String())
 		s.log.Append(sk.stateEvent(StateEstablished, ""))
 		sk.mu.Unlock()
-		if !s.goroutine(func() { s.readStream(sk) }) {
+		if !s.runLive(sk, s.readStream) {
 			c.Close()
 			return
 		}
@@ -276,18 +279,21 @@ func (s *Session) readStream(sk *Socket) {
 	remote := sk.remote
 	sk.mu.Unlock()
 	for {
-		if s.log.WaitRoom(sk.ctx) != nil {
+		if s.log.WaitRoom(sk.live) != nil {
 			return
 		}
 		data, err := readStream(sk.tcp)
 		if len(data) > 0 {
 			s.log.Append(&Event{Type: TypeData, Op: "recv", Sock: sk.id, Auto: true, Len: len(data), Data: data})
-			if !s.received(sk, "recv", remote, len(data)) {
+			if !s.received(sk.live, sk, "recv", remote, len(data)) {
 				return
 			}
 		}
 		if err == nil {
 			continue
+		}
+		if sk.live.Err() != nil {
+			return // switched to step mode, or closed
 		}
 		if errors.Is(err, io.EOF) {
 			s.peerEOF(sk)
@@ -314,7 +320,7 @@ func (s *Session) peerEOF(sk *Socket) {
 	e := sk.stateEvent(StateHalfClosed, "the peer finished sending (recv returned 0 bytes)")
 	e.Half = "read"
 	s.log.Append(e)
-	both := sk.wrShut
+	both := sk.wrShut && !sk.step
 	sk.mu.Unlock()
 	if both {
 		s.closeSocket(sk, Req{}, "both directions are finished", true)
@@ -333,7 +339,13 @@ func (s *Session) Send(req Req, sock int, data []byte) {
 		err = Errorf(CodeTooLarge, "payload is %d bytes; the most one send may carry is %d", len(data), s.limits.MaxSend)
 	}
 	if err == nil {
-		err = s.enqueue(sk, int64(len(data)), func() { s.send(req, sk, data) })
+		err = s.enqueue(sk, int64(len(data)), func() {
+			if sk.isStep() {
+				s.stepSend(req, sk, data)
+			} else {
+				s.send(req, sk, data)
+			}
+		})
 	}
 	if err != nil {
 		s.fail(req, "send", sock, err)
@@ -398,7 +410,13 @@ func (s *Session) Shutdown(req Req, sock int, how string) {
 		err = Errorf(CodeBadState, "socket %d is a %s: shutdown needs a connected TCP socket", sock, sk.kind)
 	}
 	if err == nil {
-		err = s.enqueue(sk, 0, func() { s.shutdown(req, sk, how) })
+		err = s.enqueue(sk, 0, func() {
+			if sk.isStep() {
+				s.stepShutdown(req, sk, how)
+			} else {
+				s.shutdown(req, sk, how)
+			}
+		})
 	}
 	if err != nil {
 		s.fail(req, "shutdown", sock, err)
@@ -442,7 +460,7 @@ func (s *Session) shutdown(req Req, sk *Socket, how string) {
 			s.log.Append(e)
 		}
 	}
-	both := sk.rdShut && sk.wrShut
+	both := sk.rdShut && sk.wrShut && !sk.step
 	sk.mu.Unlock()
 	if both {
 		s.closeSocket(sk, Req{}, "both directions are finished", true)

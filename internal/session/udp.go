@@ -49,7 +49,13 @@ func (s *Session) SendTo(req Req, sock int, a SendToArgs) {
 		err = Errorf(CodeTooLarge, "payload is %d bytes; the most one sendto may carry is %d", len(a.Data), s.limits.MaxSend)
 	}
 	if err == nil {
-		err = s.enqueue(sk, int64(len(a.Data)), func() { s.sendTo(req, sk, a) })
+		err = s.enqueue(sk, int64(len(a.Data)), func() {
+			if sk.isStep() {
+				s.stepSendTo(req, sk, a)
+			} else {
+				s.sendTo(req, sk, a)
+			}
+		})
 	}
 	if err != nil {
 		s.fail(req, "sendto", sock, err)
@@ -106,12 +112,12 @@ func (s *Session) sendTo(req Req, sk *Socket, a SendToArgs) {
 // datagrams once its buffer is full, which is what UDP does.
 func (s *Session) readDatagrams(sk *Socket) {
 	for {
-		if s.log.WaitRoom(sk.ctx) != nil {
+		if s.log.WaitRoom(sk.live) != nil {
 			return
 		}
 		data, from, err := readDatagram(sk.udp)
 		if err != nil {
-			if sk.isDone() || quiet(err) {
+			if sk.live.Err() != nil || sk.isDone() || quiet(err) {
 				return
 			}
 			// A UDP socket reports an ICMP error for an earlier datagram
@@ -126,7 +132,7 @@ func (s *Session) readDatagrams(sk *Socket) {
 			return
 		}
 		s.log.Append(&Event{Type: TypeData, Op: "recvfrom", Sock: sk.id, Auto: true, Peer: from.String(), Len: len(data), Data: data})
-		if !s.received(sk, "recvfrom", from, len(data)) {
+		if !s.received(sk.live, sk, "recvfrom", from, len(data)) {
 			return
 		}
 	}

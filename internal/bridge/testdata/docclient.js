@@ -171,7 +171,7 @@ async function runDocClient(params) {
       if (ev.seq !== this.nextSeq) this.violations.push(`seq ${ev.seq}, expected ${this.nextSeq}`);
       this.nextSeq = ev.seq + 1;
       if (!Number.isSafeInteger(ev.t)) this.violations.push(`seq ${ev.seq}: t is not an integer`);
-      if (!["call", "result", "error", "state", "sent", "data"].includes(ev.type)) this.violations.push(`seq ${ev.seq}: unknown type ${ev.type}`);
+      if (!["call", "result", "error", "state", "sent", "data", "blocked", "kernel"].includes(ev.type)) this.violations.push(`seq ${ev.seq}: unknown type ${ev.type}`);
       if (ev.type === "data" && !binary) this.violations.push(`seq ${ev.seq}: data event as text`);
       if (binary && ev.type !== "data" && ev.type !== "sent") this.violations.push(`seq ${ev.seq}: ${ev.type} event as binary`);
       if (ev.auto && ev.id !== undefined) this.violations.push(`seq ${ev.seq}: auto event with id`);
@@ -865,7 +865,7 @@ async function runDocClient(params) {
   const txt = (s) => () => c.ws.send(s);
   const obj = (o) => () => c.ws.send(JSON.stringify(o));
   await step("invalid requests: error only, session carries on", async (st) => {
-    await invalid(st, obj({ id: "i-op", op: "accept", sock: 1 }), { code: "unknown_op", id: "i-op", op: "accept", sock: 1 }, "unknown op");
+    await invalid(st, obj({ id: "i-op", op: "poll", sock: 1 }), { code: "unknown_op", id: "i-op", op: "poll", sock: 1 }, "unknown op");
     await invalid(st, obj({ id: "i-noop", sock: 1 }), { code: "missing_field", id: "i-noop", sock: 1 }, "missing op");
     await invalid(st, obj({ id: "i-miss", op: "connect", host: "127.0.0.1" }), { code: "missing_field", id: "i-miss", op: "connect" }, "missing port");
     await invalid(st, obj({ id: "i-mdata", op: "send", sock: K }), { code: "missing_field", id: "i-mdata", op: "send", sock: K }, "send without data");
