@@ -201,14 +201,14 @@ func (c *client) next() ev {
 }
 
 // do sends a request (a JSON object without id) and returns the event that
-// answers it: its result, sent or error.
+// answers it: its result, sent, data (step mode's recv) or error.
 func (c *client) do(req string) ev {
 	c.t.Helper()
 	c.n++
 	id := fmt.Sprint("r", c.n)
 	c.send(`{"id":"` + id + `",` + strings.TrimPrefix(req, "{"))
 	return c.until(func(e ev) bool {
-		return e.ID == id && (e.Type == "result" || e.Type == "sent" || e.Type == "error")
+		return e.ID == id && (e.Type == "result" || e.Type == "sent" || e.Type == "error" || e.Type == "data")
 	})
 }
 

@@ -479,3 +479,41 @@ func openFDs(t *testing.T) int {
 	}
 	return len(es)
 }
+
+// TestHostedStep: step mode's calls pass the same policy, on every call:
+// bind only to a pool port on loopback, listen only once bound there, no
+// connect to a loopback port that is not the session's or a service's, no
+// broadcasts; and a step-mode server in the pool works end to end.
+func TestHostedStep(t *testing.T) {
+	cfg := hosted(24140)
+	s := start(t, cfg)
+	c := s.session(t)
+	sock := func(typ string) int {
+		return mustOK(t, "socket", c.do(`{"op":"socket","type":"`+typ+`"}`)).Sock
+	}
+	srv := sock("stream")
+	mustRefuse(t, "listen before bind", c.do(fmt.Sprintf(`{"op":"listen","sock":%d}`, srv)), "bind the socket to an address first")
+	mustRefuse(t, "bind to every address", c.do(fmt.Sprintf(`{"op":"bind","sock":%d,"host":"0.0.0.0","port":0}`, srv)), "")
+	mustRefuse(t, "bind outside the pool", c.do(fmt.Sprintf(`{"op":"bind","sock":%d,"host":"127.0.0.1","port":24199}`, srv)), "")
+	b := mustOK(t, "bind", c.do(fmt.Sprintf(`{"op":"bind","sock":%d,"host":"127.0.0.1","port":0}`, srv)))
+	if !inPool(cfg, b.Local) {
+		t.Fatalf("bound to %s, want a port in the pool", b.Local)
+	}
+	mustOK(t, "listen", c.do(fmt.Sprintf(`{"op":"listen","sock":%d,"backlog":1}`, srv)))
+
+	canary := newCanary(t, "tcp4", "127.0.0.1:0")
+	cl := sock("stream")
+	mustRefuse(t, "connect to a loopback port that is not the session's", c.do(fmt.Sprintf(`{"op":"connect","sock":%d,"host":"127.0.0.1","port":%d}`, cl, canary.port())), "")
+	mustRefuse(t, "SO_BROADCAST", c.do(fmt.Sprintf(`{"op":"setsockopt","sock":%d,"option":"SO_BROADCAST","value":1}`, sock("dgram"))), "broadcast")
+
+	cl = sock("stream")
+	mustOK(t, "connect to the session's own server", c.do(fmt.Sprintf(`{"op":"connect","sock":%d,"host":"127.0.0.1","port":%s}`, cl, b.Local[strings.LastIndexByte(b.Local, ':')+1:])))
+	acc := mustOK(t, "accept", c.do(fmt.Sprintf(`{"op":"accept","sock":%d}`, srv)))
+	mustOK(t, "send", c.do(fmt.Sprintf(`{"op":"send","sock":%d,"data":{"text":"hi"}}`, cl)))
+	if got := mustOK(t, "recv", c.do(fmt.Sprintf(`{"op":"recv","sock":%d,"n":10}`, acc.Child))); string(got.Data) != "hi" {
+		t.Fatalf("recv = %q", got.Data)
+	}
+	if n := canary.count(); n != 0 {
+		t.Fatalf("the canary accepted %d connections", n)
+	}
+}

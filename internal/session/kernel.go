@@ -12,7 +12,8 @@ import (
 // The kernel's view of a session's TCP sockets (docs/protocol.md, the
 // kernel event). A session samples a TCP socket right after anything
 // happens on it, then again while the numbers keep changing, less and less
-// often; an idle live socket costs nothing. A step-mode socket is also
+// often (20 ms, doubling): a live socket unchanged for about 0.6 s is left
+// alone until something happens on it, so an idle one costs nothing. A step-mode socket is also
 // sampled twice a second while open, because its kernel state changes with
 // no call (a peer's FIN). After the session closes a connection, the
 // kernel may keep it (FIN_WAIT2, TIME_WAIT): it is looked up in the
@@ -20,23 +21,23 @@ import (
 
 const (
 	sampleFirst = 20 * time.Millisecond  // the shortest interval between samples of one socket
-	sampleIdle  = time.Second            // the longest
-	sampleStep  = 500 * time.Millisecond // the longest for an open step-mode socket
+	sampleLive  = 320 * time.Millisecond // an open live socket unchanged this long is left until something happens
+	sampleStep  = 500 * time.Millisecond // the longest interval for an open step-mode socket
+	sampleIdle  = time.Second            // the longest interval for a lingering connection
 	lingerMost  = 3 * time.Minute        // how long a closed connection is looked for
 )
 
-// kernelWatch samples the kernel's view of one session's TCP sockets. Its
-// goroutine runs only while some socket is due for a sample.
+// kernelWatch is one session's TCP sockets' sampling schedules. The
+// sampling itself is done by one goroutine for the whole process
+// (sampling), so an idle session has no goroutine of its own for it.
 type kernelWatch struct {
 	s *Session
 
-	mu      sync.Mutex // guards everything below
-	socks   map[int]*watched
-	running bool
-	closed  bool
-	off     bool // the kernel cannot be asked here (not Linux)
-	wake    chan struct{}
-	wg      sync.WaitGroup
+	run sync.Mutex // held while the sampler works on this session
+
+	mu     sync.Mutex // guards everything below
+	socks  map[int]*watched
+	closed bool
 }
 
 // watched is one TCP socket's sampling schedule and last sample.
@@ -53,25 +54,33 @@ type watched struct {
 }
 
 func newKernelWatch(s *Session) *kernelWatch {
-	return &kernelWatch{s: s, socks: make(map[int]*watched), wake: make(chan struct{}, 1)}
+	return &kernelWatch{s: s, socks: make(map[int]*watched)}
 }
 
 // observe sees every event as it is logged (under the log's lock): a TCP
 // socket's state events register it, and any event about it makes it due.
 func (w *kernelWatch) observe(e *Event) {
-	if e.Sock == 0 || e.Type == TypeKernel {
+	if e.Sock == 0 || e.Type == TypeKernel || sampling.unsupported() {
 		return
 	}
+	if w.schedule(e) {
+		sampling.add(w)
+	}
+}
+
+// schedule updates e.Sock's schedule for e, and reports whether the
+// socket is now due for a sample.
+func (w *kernelWatch) schedule(e *Event) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed || w.off {
-		return
+	if w.closed {
+		return false
 	}
 	k := w.socks[e.Sock]
 	now := time.Now()
 	if e.Type == TypeState {
 		if e.Kind != KindTCP && e.Kind != KindTCPListener {
-			return
+			return false
 		}
 		if k == nil {
 			k = &watched{}
@@ -87,7 +96,7 @@ func (w *kernelWatch) observe(e *Event) {
 		}
 	}
 	if k == nil {
-		return
+		return false
 	}
 	k.every = sampleFirst
 	if at := k.lastAt.Add(sampleFirst); k.next.IsZero() || k.next.After(at) {
@@ -96,71 +105,162 @@ func (w *kernelWatch) observe(e *Event) {
 			k.next = at
 		}
 	}
-	if !w.running {
-		w.running = true
-		w.wg.Add(1)
-		go w.run()
-		return
-	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	return true
 }
 
-// close stops sampling and waits for the goroutine.
+// close stops sampling the session's sockets, and waits for a sample
+// being taken, so nothing is logged after it returns.
 func (w *kernelWatch) close() {
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-	w.wg.Wait()
+	w.run.Lock()
+	w.run.Unlock()
+	sampling.remove(w)
 }
 
-func (w *kernelWatch) run() {
-	defer w.wg.Done()
+// work samples the session's sockets that are due at now, and returns when
+// the next one is due (zero: none is scheduled).
+func (w *kernelWatch) work(now time.Time) time.Time {
+	w.run.Lock()
+	defer w.run.Unlock()
+	var due []int
+	w.mu.Lock()
+	if !w.closed {
+		for id, k := range w.socks {
+			if !k.next.IsZero() && !k.next.After(now) {
+				due = append(due, id)
+			}
+		}
+	}
+	w.mu.Unlock()
+	for _, id := range due {
+		w.sample(id)
+	}
+	return w.earliest()
+}
+
+// earliest returns when the next sample is due, or zero.
+func (w *kernelWatch) earliest() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var t time.Time
+	if w.closed {
+		return t
+	}
+	for _, k := range w.socks {
+		if !k.next.IsZero() && (t.IsZero() || k.next.Before(t)) {
+			t = k.next
+		}
+	}
+	return t
+}
+
+// sampling is the process's sampler: one goroutine, running while some
+// session has a socket due, that takes every session's samples in turn.
+var sampling = &sampler{watches: make(map[*kernelWatch]time.Time), wake: make(chan struct{}, 1)}
+
+type sampler struct {
+	mu      sync.Mutex
+	watches map[*kernelWatch]time.Time // the sessions with a socket scheduled, and when it is due
+	running bool
+	off     bool // the kernel cannot be asked here (not Linux)
+	wake    chan struct{}
+}
+
+// busy marks, in sampler.watches, a session being sampled now. add sets
+// it back to zero (due) if something happens meanwhile.
+var busy = time.Unix(1, 0)
+
+func (p *sampler) unsupported() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.off
+}
+
+// add makes sure w's due sockets are sampled.
+func (p *sampler) add(w *kernelWatch) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.watches[w] = time.Time{}
+	if !p.running {
+		p.running = true
+		go p.loop()
+		return
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// remove forgets w, and lets the goroutine end if w was the last.
+func (p *sampler) remove(w *kernelWatch) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.watches[w]; !ok {
+		return
+	}
+	if p.watches[w] != busy {
+		delete(p.watches, w)
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *sampler) loop() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var ws []*kernelWatch
 	for {
-		w.mu.Lock()
-		if w.closed || w.off {
-			w.running = false
-			w.mu.Unlock()
-			return
-		}
 		now := time.Now()
-		var (
-			due      []int
-			earliest time.Time
-		)
-		for id, k := range w.socks {
-			switch {
-			case k.next.IsZero():
-			case !k.next.After(now):
-				due = append(due, id)
-			case earliest.IsZero() || k.next.Before(earliest):
-				earliest = k.next
+		ws = ws[:0]
+		p.mu.Lock()
+		for w, at := range p.watches {
+			if at != busy && !at.After(now) {
+				ws = append(ws, w)
+				p.watches[w] = busy
 			}
 		}
-		if len(due) == 0 && earliest.IsZero() {
-			w.running = false
-			w.mu.Unlock()
+		p.mu.Unlock()
+		for _, w := range ws {
+			next := w.work(now)
+			p.mu.Lock()
+			switch {
+			case p.watches[w] != busy:
+				// Made due again while it was sampled: keep it due.
+			case next.IsZero():
+				delete(p.watches, w)
+			default:
+				p.watches[w] = next
+			}
+			p.mu.Unlock()
+		}
+		p.mu.Lock()
+		if p.off {
+			clear(p.watches)
+		}
+		var earliest time.Time
+		for _, at := range p.watches {
+			if earliest.IsZero() || at.Before(earliest) {
+				earliest = at
+			}
+		}
+		if len(p.watches) == 0 {
+			p.running = false
+			p.mu.Unlock()
 			return
 		}
-		w.mu.Unlock()
-		if len(due) > 0 {
-			for _, id := range due {
-				w.sample(id)
-			}
+		p.mu.Unlock()
+		if !earliest.After(time.Now()) {
 			continue
 		}
 		timer.Reset(time.Until(earliest))
 		select {
 		case <-timer.C:
-		case <-w.wake:
+		case <-p.wake:
 			if !timer.Stop() {
 				<-timer.C
 			}
@@ -201,13 +301,14 @@ func (w *kernelWatch) sample(id int) {
 		st, gone = TCPStats{State: "CLOSED", Closed: true}, true
 	}
 
-	now := time.Now()
-	w.mu.Lock()
 	if errors.Is(err, errors.ErrUnsupported) {
-		w.off = true
-		w.mu.Unlock()
+		sampling.mu.Lock()
+		sampling.off = true
+		sampling.mu.Unlock()
 		return
 	}
+	now := time.Now()
+	w.mu.Lock()
 	k.lastAt = now
 	changed := false
 	if valid && err == nil {
@@ -230,7 +331,7 @@ func (w *kernelWatch) sample(id int) {
 		k.next = now.Add(k.every)
 	case k.step:
 		k.next = now.Add(min(k.every, sampleStep))
-	case k.every >= sampleIdle && !changed:
+	case k.every > sampleLive && !changed:
 		k.next = time.Time{} // idle until something happens on it
 	default:
 		k.next = now.Add(k.every)
