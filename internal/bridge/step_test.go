@@ -413,7 +413,7 @@ func TestStepKernelStates(t *testing.T) {
 		return got
 	}
 	want := map[int][]string{
-		c:   {"CLOSED", "ESTABLISHED", "FIN_WAIT2", "TIME_WAIT"},
+		c:   {"ESTABLISHED", "FIN_WAIT2", "TIME_WAIT"},
 		srv: {"ESTABLISHED", "CLOSE_WAIT", "CLOSED"},
 	}
 	for sock, w := range want {
@@ -421,6 +421,11 @@ func TestStepKernelStates(t *testing.T) {
 		// SYN_SENT, FIN_WAIT1 and LAST_ACK last until the peer's ACK: on
 		// loopback, sometimes too short to be sampled.
 		got = slices.DeleteFunc(got, func(st string) bool { return st == "SYN_SENT" || st == "FIN_WAIT1" || st == "LAST_ACK" })
+		// A new socket is CLOSED until it connects, if it is sampled
+		// before connect.
+		if len(got) > 0 && got[0] == "CLOSED" {
+			got = got[1:]
+		}
 		if !slices.Equal(got, w) {
 			t.Errorf("socket %d went through %v; want %v", sock, got, w)
 		}

@@ -291,7 +291,7 @@ func (w *kernelWatch) sample(id int) {
 	} else if local.IsValid() && remote.IsValid() {
 		var e kernel.Entry
 		var found bool
-		e, found, err = lingering.lookup(local, remote)
+		e, found, err = lingering.find(local, remote)
 		st = TCPStats{State: "CLOSED", Closed: true}
 		if found {
 			st = TCPStats{State: e.State.String(), Closed: true, TimerMS: e.Timer.Milliseconds(), SendQ: e.SendQueue, RecvQ: e.RecvQueue}
@@ -309,6 +309,16 @@ func (w *kernelWatch) sample(id int) {
 	}
 	now := time.Now()
 	w.mu.Lock()
+	if k.closed != closed || w.socks[id] != k {
+		// The session closed the socket while this sample was taken: the
+		// sample is stale, and the lingering connection is to be looked
+		// for now.
+		if w.socks[id] == k {
+			k.next = now
+		}
+		w.mu.Unlock()
+		return
+	}
 	k.lastAt = now
 	changed := false
 	if valid && err == nil {
@@ -378,7 +388,7 @@ func (w *kernelWatch) open(id int) (TCPStats, bool, error) {
 		// open lives on in the kernel's table, apart from the socket,
 		// which is left CLOSED: report the connection.
 		if local.IsValid() && remote.IsValid() {
-			e, found, err := lingering.lookup(local, remote)
+			e, found, err := lingering.find(local, remote)
 			if err != nil {
 				return TCPStats{}, true, err
 			}
@@ -404,11 +414,23 @@ type lingerTable struct {
 	err     error
 }
 
-// lookup finds the connection local–remote among the lingering ones.
-func (t *lingerTable) lookup(local, remote netip.AddrPort) (kernel.Entry, bool, error) {
+// find finds the connection local–remote among the lingering ones. A
+// table dump that runs while a connection changes state (FIN_WAIT2 to
+// TIME_WAIT) may miss it, so a miss is checked with a second dump.
+func (t *lingerTable) find(local, remote netip.AddrPort) (kernel.Entry, bool, error) {
+	e, ok, err := t.lookup(local, remote, false)
+	if !ok && err == nil {
+		e, ok, err = t.lookup(local, remote, true)
+	}
+	return e, ok, err
+}
+
+// lookup looks in the table, dumped anew if it is older than lingerFresh
+// or fresh is asked for.
+func (t *lingerTable) lookup(local, remote netip.AddrPort, fresh bool) (kernel.Entry, bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if time.Since(t.at) > lingerFresh {
+	if fresh || time.Since(t.at) > lingerFresh {
 		list, err := kernel.List(kernel.Filter{States: []kernel.State{
 			kernel.StateFinWait1, kernel.StateFinWait2, kernel.StateTimeWait, kernel.StateClosing, kernel.StateLastAck,
 		}})
