@@ -523,3 +523,81 @@ func TestStepBadCalls(t *testing.T) {
 	// The session carries on.
 	s.ok(`{"op":"sendto","sock":%d,"host":"127.0.0.1","port":%s,"data":{"text":"still here"}}`, u, port(t, live.Local))
 }
+
+// TestStepSwitchedListener: a live listener switched to step mode blocks in
+// accept until a client comes.
+func TestStepSwitchedListener(t *testing.T) {
+	s := newStepper(t)
+	s.Send(`{"id":"l","op":"listen","host":"127.0.0.1","port":0}`)
+	ln := s.OK("l")
+	s.ok(`{"op":"step","sock":%d}`, ln.Sock)
+	id := s.do(`{"op":"accept","sock":%d}`, ln.Sock)
+	s.Wait("blocked accept", func(e Ev) bool { return e.Type == "blocked" && e.ID == id })
+	c, err := net.Dial("tcp", ln.Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if r := s.OK(id); r.Remote != c.LocalAddr().String() {
+		t.Fatalf("accept = %v", r)
+	}
+}
+
+// fullServer makes a step listener whose accept queue is full (backlog 0
+// holds one connection), so the next connect stalls.
+func (s *stepper) fullServer() (int, string) {
+	s.t.Helper()
+	ln, p := s.server(0)
+	filler := s.socket("stream")
+	s.ok(`{"op":"connect","sock":%d,"host":"127.0.0.1","port":%s}`, filler, p)
+	return ln, p
+}
+
+// TestStepNonBlockingConnect: a non-blocking connect answers in_progress
+// and finishes by itself; cancel has nothing to interrupt meanwhile, and a
+// later blocking recv stays cancellable when the handshake completes.
+func TestStepNonBlockingConnect(t *testing.T) {
+	s := newStepper(t)
+	ln, p := s.fullServer()
+	c := s.socket("stream")
+	s.ok(`{"op":"settimeout","sock":%d,"timeout_ms":0}`, c)
+	e := s.Fails(s.do(`{"op":"connect","sock":%d,"host":"127.0.0.1","port":%s}`, c, p), "in_progress")
+	if e.Errno != "EINPROGRESS" {
+		t.Fatalf("non-blocking connect: %v", e)
+	}
+	s.Fails(s.do(`{"op":"cancel","sock":%d}`, c), "bad_state")
+	s.ok(`{"op":"settimeout","sock":%d}`, c)
+	rid := s.do(`{"op":"recv","sock":%d,"n":5}`, c)
+	s.Wait("blocked recv", func(e Ev) bool { return e.Type == "blocked" && e.ID == rid })
+	s.ok(`{"op":"accept","sock":%d}`, ln) // room: the stalled SYN gets in on its retry
+	done := s.Wait("the handshake finished", func(e Ev) bool { return e.Type == "result" && e.Op == "connect" && e.Sock == c })
+	if !done.Auto {
+		t.Fatalf("background connect result %v, want auto", done)
+	}
+	s.Wait("established", func(e Ev) bool { return e.Type == "state" && e.Sock == c && e.State == "established" })
+	s.ok(`{"op":"cancel","sock":%d}`, c)
+	s.Fails(rid, "cancelled")
+	s.ok(`{"op":"close","sock":%d}`, c)
+}
+
+// TestStepCloseInterrupts: a close sent right behind a call that then
+// blocks interrupts it, as closing a socket from another thread does.
+func TestStepCloseInterrupts(t *testing.T) {
+	s := newStepper(t)
+	for range 10 {
+		ln, _ := s.server(1)
+		aid := s.do(`{"op":"accept","sock":%d}`, ln)
+		cid := s.do(`{"op":"close","sock":%d}`, ln)
+		s.Fails(aid, "cancelled")
+		s.OK(cid)
+	}
+	// A send that can go still goes before the close.
+	c, srv := s.pair()
+	sid := s.do(`{"op":"send","sock":%d,"data":{"text":"last words"}}`, c)
+	cid := s.do(`{"op":"close","sock":%d}`, c)
+	s.OK(sid)
+	s.OK(cid)
+	if got := s.ok(`{"op":"recv","sock":%d,"n":100}`, srv); string(got.Data) != "last words" {
+		t.Fatalf("recv = %q", got.Data)
+	}
+}

@@ -517,3 +517,53 @@ func TestHostedStep(t *testing.T) {
 		t.Fatalf("the canary accepted %d connections", n)
 	}
 }
+
+// TestHostedStepQuota: past the session's byte quota a step-mode socket
+// reads nothing more.
+func TestHostedStepQuota(t *testing.T) {
+	cfg := hosted(24150)
+	cfg.Policy.Limits.BytesPerSession = 100
+	s := start(t, cfg)
+	c := s.session(t)
+	srv := mustOK(t, "socket", c.do(`{"op":"socket","type":"stream"}`)).Sock
+	b := mustOK(t, "bind", c.do(fmt.Sprintf(`{"op":"bind","sock":%d,"host":"127.0.0.1","port":0}`, srv)))
+	mustOK(t, "listen", c.do(fmt.Sprintf(`{"op":"listen","sock":%d}`, srv)))
+	peer, err := net.Dial("tcp", b.Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	acc := mustOK(t, "accept", c.do(fmt.Sprintf(`{"op":"accept","sock":%d}`, srv)))
+	peer.Write(make([]byte, 1000))
+	total := 0
+	var last ev
+	for range 10 {
+		if last = c.do(fmt.Sprintf(`{"op":"recv","sock":%d,"n":60}`, acc.Child)); last.Type != "data" {
+			break
+		}
+		total += len(last.Data)
+	}
+	if total > 120 {
+		t.Fatalf("step recv read %d bytes past a 100-byte quota", total)
+	}
+	mustRefuse(t, "recv past the quota", last, "reads nothing more")
+}
+
+// TestHostedStepUDPAutobind: an unbound step-mode UDP socket's first sendto
+// binds it through the policy: to a pool port on loopback, not to every
+// address and a port of the kernel's choosing.
+func TestHostedStepUDPAutobind(t *testing.T) {
+	cfg := hosted(24160)
+	s := start(t, cfg)
+	c := s.session(t)
+	host, port, _ := net.SplitHostPort(c.service("echo", "udp"))
+	u := mustOK(t, "socket", c.do(`{"op":"socket","type":"dgram"}`)).Sock
+	mustOK(t, "sendto", c.do(fmt.Sprintf(`{"op":"sendto","sock":%d,"host":%q,"port":%s,"data":{"text":"x"}}`, u, host, port)))
+	st := c.until(func(e ev) bool { return e.Type == "state" && e.Sock == u && e.State == "bound" })
+	if !strings.HasPrefix(st.Local, "127.0.0.1:") || !inPool(cfg, st.Local) {
+		t.Fatalf("step UDP socket bound to %s, want a pool port on 127.0.0.1", st.Local)
+	}
+	if got := mustOK(t, "recvfrom", c.do(fmt.Sprintf(`{"op":"recvfrom","sock":%d,"n":10}`, u))); string(got.Data) != "x" {
+		t.Fatalf("echo = %q", got.Data)
+	}
+}

@@ -111,10 +111,10 @@ func (w *kernelWatch) schedule(e *Event) bool {
 // close stops sampling the session's sockets, and waits for a sample
 // being taken, so nothing is logged after it returns.
 func (w *kernelWatch) close() {
+	w.run.Lock() // waits for a sample being taken
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
-	w.run.Lock()
 	w.run.Unlock()
 	sampling.remove(w)
 }
@@ -277,7 +277,7 @@ func (w *kernelWatch) sample(id int) {
 		w.mu.Unlock()
 		return
 	}
-	closed, local, remote := k.closed, k.local, k.remote
+	closed, local, remote, prev := k.closed, k.local, k.remote, k.last.State
 	w.mu.Unlock()
 
 	var (
@@ -287,7 +287,7 @@ func (w *kernelWatch) sample(id int) {
 		err   error
 	)
 	if !closed {
-		st, valid, err = w.open(id)
+		st, valid, err = w.open(id, prev)
 	} else if local.IsValid() && remote.IsValid() {
 		var e kernel.Entry
 		var found bool
@@ -353,9 +353,10 @@ func (w *kernelWatch) sample(id int) {
 	}
 }
 
-// open samples an open socket. valid is false when there is nothing to
-// sample: the socket has ended (its closed state event is on its way).
-func (w *kernelWatch) open(id int) (TCPStats, bool, error) {
+// open samples an open socket; prev is the state its last sample found.
+// valid is false when there is nothing to sample: the socket has ended
+// (its closed state event is on its way).
+func (w *kernelWatch) open(id int, prev string) (TCPStats, bool, error) {
 	sk, lerr := w.s.lookup(id)
 	if lerr != nil {
 		return TCPStats{}, false, nil
@@ -386,8 +387,9 @@ func (w *kernelWatch) open(id int) (TCPStats, bool, error) {
 		st.State = "CLOSED"
 		// A connection that reached TIME_WAIT while its socket was still
 		// open lives on in the kernel's table, apart from the socket,
-		// which is left CLOSED: report the connection.
-		if local.IsValid() && remote.IsValid() {
+		// which is left CLOSED: report the connection. Once it is gone
+		// (or was reset, and never there), stop looking.
+		if local.IsValid() && remote.IsValid() && prev != "CLOSED" {
 			e, found, err := lingering.find(local, remote)
 			if err != nil {
 				return TCPStats{}, true, err
@@ -405,7 +407,10 @@ func (w *kernelWatch) open(id int) (TCPStats, bool, error) {
 // closed sockets cost one table dump.
 var lingering = &lingerTable{}
 
-const lingerFresh = 10 * time.Millisecond
+const (
+	lingerFresh = 10 * time.Millisecond // how old a table may be for a lookup
+	lingerAgain = time.Millisecond      // ... for a second look after a miss
+)
 
 type lingerTable struct {
 	mu      sync.Mutex
@@ -430,7 +435,7 @@ func (t *lingerTable) find(local, remote netip.AddrPort) (kernel.Entry, bool, er
 func (t *lingerTable) lookup(local, remote netip.AddrPort, fresh bool) (kernel.Entry, bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if fresh || time.Since(t.at) > lingerFresh {
+	if age := time.Since(t.at); (fresh && age > lingerAgain) || age > lingerFresh {
 		list, err := kernel.List(kernel.Filter{States: []kernel.State{
 			kernel.StateFinWait1, kernel.StateFinWait2, kernel.StateTimeWait, kernel.StateClosing, kernel.StateLastAck,
 		}})

@@ -42,6 +42,8 @@ type Socket struct {
 	held    uint16 // the port the policy reserved for this socket, released when it ends
 
 	liveDone chan struct{} // closed when live mode's loop for this socket returns; nil if none ran
+	closing  bool          // step mode: close was asked for; a call that would block is interrupted instead
+	drained  bool          // the session's byte quota stopped this socket's reading
 
 	// Step mode (step.go).
 	step    bool        // calls are made one at a time by the person
@@ -82,6 +84,13 @@ func (sk *Socket) isDone() bool {
 	sk.mu.Lock()
 	defer sk.mu.Unlock()
 	return sk.doneLocked()
+}
+
+// kindNow returns sk's kind, which a step-mode listen changes.
+func (sk *Socket) kindNow() string {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	return sk.kind
 }
 
 // isStep reports whether sk is in step mode.

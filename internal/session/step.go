@@ -2,7 +2,6 @@ package session
 
 import (
 	"fmt"
-	"net"
 	"syscall"
 	"time"
 )
@@ -14,7 +13,8 @@ import (
 // the calls, and step_other.go refuses them elsewhere.
 
 // stepConn is the kernel socket behind a step-mode socket: an *os.File for
-// one made by socket(), or the net package's socket for one switched from
+// one made by socket() or accept() and for a listener switched from live
+// mode, or the net package's connection for a connection switched from
 // live mode. Deadlines are how a blocked call is woken: by its timeout, by
 // cancel, or by close.
 type stepConn interface {
@@ -23,12 +23,6 @@ type stepConn interface {
 	SetWriteDeadline(time.Time) error
 	Close() error
 }
-
-// listenerConn gives a *net.TCPListener the deadlines of a stepConn.
-type listenerConn struct{ *net.TCPListener }
-
-func (l listenerConn) SetReadDeadline(t time.Time) error  { return l.SetDeadline(t) }
-func (l listenerConn) SetWriteDeadline(t time.Time) error { return l.SetDeadline(t) }
 
 // timeoutMode is what settimeout chose: Python's None, 0, or a number.
 type timeoutMode uint8

@@ -71,8 +71,10 @@ func (s *Session) Socket(req Req, a SocketArgs) int {
 func (s *Session) Step(req Req, sock int) {
 	s.log.Append(&Event{Type: TypeCall, Op: "step", Sock: sock, ID: req.ID, Origin: req.Origin})
 	sk, err := s.lookup(sock)
-	if err == nil && (sk.kind == KindTCPProxy || sk.kind == KindUDPProxy) {
-		err = Errorf(CodeBadState, "socket %d is a %s: a proxy has no step mode", sock, sk.kind)
+	if kind := ""; err == nil {
+		if kind = sk.kindNow(); kind == KindTCPProxy || kind == KindUDPProxy {
+			err = Errorf(CodeBadState, "socket %d is a %s: a proxy has no step mode", sock, kind)
+		}
 	}
 	if err == nil {
 		err = s.enqueue(sk, 0, func() { s.toStep(req, sk) })
@@ -98,7 +100,15 @@ func (s *Session) toStep(req Req, sk *Socket) {
 	case sk.tcp != nil:
 		sk.fd = sk.tcp
 	case sk.ln != nil:
-		sk.fd = listenerConn{sk.ln}
+		// A listener's RawConn cannot wait for readability: carry on with
+		// a non-blocking duplicate the runtime's poller can wait on.
+		f, err := pollableDup(sk.ln)
+		if err != nil {
+			sk.mu.Unlock()
+			s.fail(req, "step", sk.id, Classify("step", err))
+			return
+		}
+		sk.fd = f
 	case sk.udp != nil:
 		sk.fd = sk.udp
 	default:
@@ -117,12 +127,20 @@ func (s *Session) toStep(req Req, sk *Socket) {
 	sk.mu.Unlock()
 	// Wake the live loop from its wait in the kernel, and wait for it to
 	// return, so no read of its overlaps the person's first call.
-	fd.SetReadDeadline(time.Unix(1, 0))
+	if sk.ln != nil {
+		sk.ln.SetDeadline(time.Unix(1, 0))
+	} else {
+		fd.SetReadDeadline(time.Unix(1, 0))
+	}
 	if done != nil {
 		<-done
 	}
 	fd.SetReadDeadline(time.Time{})
 	sk.mu.Lock()
+	if sk.ln != nil {
+		sk.ln.Close() // the duplicate keeps the listening socket
+		sk.ln = nil
+	}
 	if sk.doneLocked() {
 		sk.mu.Unlock()
 		s.fail(req, "step", sk.id, errClosedWhileWaiting("step"))
@@ -404,6 +422,12 @@ func (s *Session) accept(req Req, ln *Socket) {
 		return
 	}
 	sk.mu.Lock()
+	if sk.doneLocked() { // the session is closing
+		sk.mu.Unlock()
+		f.Close()
+		s.fail(req, "accept", ln.id, errClosedWhileWaiting("accept"))
+		return
+	}
 	sk.fd, sk.step, sk.family = f, true, ln.family
 	sk.stopLive()
 	sk.remote = remote
@@ -475,7 +499,7 @@ func (s *Session) stepConnect(req Req, sk *Socket, a ConnectArgs) {
 		s.goroutine(func() {
 			if werr := s.wait(sk, Req{}, "connect", true, connected, false); werr != nil {
 				if werr.Code == CodeCancelled {
-					return
+					return // closed: that close is the story
 				}
 				s.log.Append(&Event{Type: TypeError, Op: "connect", Sock: sk.id, Auto: true, Code: werr.Code, Errno: werr.Errno, Message: werr.Message})
 				s.failSocket(sk, werr.Message)
@@ -522,10 +546,16 @@ func (s *Session) connected(req Req, sk *Socket, target netip.AddrPort, auto boo
 	sk.mu.Lock()
 	defer sk.mu.Unlock()
 	if sk.doneLocked() {
+		if !auto {
+			s.fail(req, "connect", sk.id, errClosedWhileWaiting("connect"))
+		}
 		return
 	}
 	local, err := s.namesLocked(sk, false)
 	if err != nil {
+		if !auto {
+			s.fail(req, "connect", sk.id, Classify("connect", err))
+		}
 		return
 	}
 	sk.local = local
@@ -543,8 +573,12 @@ func (s *Session) Recv(req Req, sock, n int) {
 }
 
 func (s *Session) recv(req Req, sk *Socket, n int) {
-	if sk.kind != KindTCP {
-		s.fail(req, "recv", sk.id, Errorf(CodeBadState, "socket %d is a %s: recv reads a connected stream (use recvfrom on a UDP socket)", sk.id, sk.kind))
+	if kind := sk.kindNow(); kind != KindTCP {
+		s.fail(req, "recv", sk.id, Errorf(CodeBadState, "socket %d is a %s: recv reads a connected stream (use recvfrom on a UDP socket)", sk.id, kind))
+		return
+	}
+	if err := s.drainedErr(sk); err != nil {
+		s.fail(req, "recv", sk.id, err)
 		return
 	}
 	if s.log.WaitRoom(sk.ctx) != nil {
@@ -583,7 +617,7 @@ func (s *Session) recv(req Req, sk *Socket, n int) {
 	}
 	s.log.Append(&Event{Type: TypeData, Op: "recv", Sock: sk.id, ID: req.ID, Origin: req.Origin, N: n, Len: got, Data: data})
 	sk.mu.Unlock()
-	s.received(sk.ctx, sk, "recv", remote, got)
+	s.stepReceived(sk, "recv", remote, got)
 }
 
 // RecvFrom is recvfrom(n) on step-mode UDP socket sock: one datagram, cut
@@ -603,6 +637,10 @@ func (s *Session) recvFrom(req Req, sk *Socket, n int) {
 		return
 	case !bound:
 		s.fail(req, "recvfrom", sk.id, Errorf(CodeBadState, "socket %d is not bound: nothing can reach it, so recvfrom would wait forever; bind it first, or sendto once (which binds it)", sk.id))
+		return
+	}
+	if err := s.drainedErr(sk); err != nil {
+		s.fail(req, "recvfrom", sk.id, err)
 		return
 	}
 	if s.log.WaitRoom(sk.ctx) != nil {
@@ -630,7 +668,7 @@ func (s *Session) recvFrom(req Req, sk *Socket, n int) {
 		e.DgramLen = size
 	}
 	s.log.Append(e)
-	s.received(sk.ctx, sk, "recvfrom", fromSockaddr(from), got)
+	s.stepReceived(sk, "recvfrom", fromSockaddr(from), got)
 }
 
 // stepSend is send() on a step-mode socket: one system call, which may take
@@ -692,6 +730,10 @@ func (s *Session) stepSendTo(req Req, sk *Socket, a SendToArgs) {
 		s.fail(req, "sendto", sk.id, errClosedWhileWaiting("sendto"))
 		return
 	}
+	if berr := s.autobind(sk); berr != nil {
+		s.fail(req, "sendto", sk.id, berr)
+		return
+	}
 	var n int
 	err := s.call(sk, req, "sendto", true, func(fd int) error {
 		var err error
@@ -699,14 +741,6 @@ func (s *Session) stepSendTo(req Req, sk *Socket, a SendToArgs) {
 		return err
 	})
 	dequeue()
-	sk.mu.Lock()
-	if !sk.local.IsValid() && !sk.doneLocked() {
-		if local, lerr := s.namesLocked(sk, false); lerr == nil && local.Port() != 0 {
-			sk.local = local
-			s.log.Append(sk.stateEvent(StateBound, "the kernel bound it to a free port for its first sendto"))
-		}
-	}
-	sk.mu.Unlock()
 	if err != nil {
 		s.fail(req, "sendto", sk.id, err)
 		return
@@ -747,6 +781,13 @@ func (s *Session) closeBlocked(req Req, sk *Socket) bool {
 	sk.mu.Lock()
 	blocked := sk.step && sk.blocked != nil
 	sk.mu.Unlock()
+	if !blocked {
+		sk.mu.Lock()
+		if sk.step {
+			sk.closing = true // a call that would block from now on is interrupted
+		}
+		sk.mu.Unlock()
+	}
 	return blocked && s.closeSocket(sk, req, "closed by you", false)
 }
 
@@ -821,13 +862,22 @@ func (s *Session) wait(sk *Socket, req Req, op string, write bool, f func(fd int
 	if write {
 		setDeadline = conn.SetWriteDeadline
 	}
+	if sk.closing {
+		sk.mu.Unlock()
+		return Errorf(CodeCancelled, "%s() interrupted: you closed the socket", op)
+	}
 	b := &blockedCall{op: op, since: time.Now(), wake: func() { setDeadline(time.Unix(1, 0)) }}
 	var deadline time.Time
 	if sk.tmode == modeTimeout {
 		deadline = b.since.Add(sk.timeout)
 	}
 	setDeadline(deadline)
-	sk.blocked = b
+	if logged {
+		// A call the person made: cancel and close can interrupt it. (The
+		// background wait of a non-blocking connect is not such a call;
+		// only close ends it.)
+		sk.blocked = b
+	}
 	if logged {
 		s.log.Append(&Event{Type: TypeBlocked, Op: op, Sock: sk.id, ID: req.ID, Origin: req.Origin})
 	}
@@ -848,7 +898,9 @@ func (s *Session) wait(sk *Socket, req Req, op string, write bool, f func(fd int
 	}
 
 	sk.mu.Lock()
-	sk.blocked = nil
+	if sk.blocked == b {
+		sk.blocked = nil
+	}
 	cancelled, done := b.cancelled, sk.doneLocked()
 	if !done {
 		setDeadline(time.Time{})
@@ -892,4 +944,87 @@ func unspecified(family string) netip.Addr {
 		return netip.IPv6Unspecified()
 	}
 	return netip.IPv4Unspecified()
+}
+
+// pollableDup returns a non-blocking duplicate of ln's socket as an
+// *os.File, which the runtime's poller can wait on.
+func pollableDup(ln interface {
+	SyscallConn() (syscall.RawConn, error)
+}) (*os.File, error) {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	nfd := -1
+	var derr error
+	if err := rc.Control(func(fd uintptr) {
+		if nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0); derr == nil {
+			derr = unix.SetNonblock(nfd, true)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		if nfd >= 0 {
+			unix.Close(nfd)
+		}
+		return nil, os.NewSyscallError("dup", derr)
+	}
+	return os.NewFile(uintptr(nfd), "socket"), nil
+}
+
+// autobind binds an unbound step-mode UDP socket before its first sendto,
+// as the kernel would, but through the policy: to a port it hands out
+// (hosted mode: a pool port on loopback).
+func (s *Session) autobind(sk *Socket) *Error {
+	sk.mu.Lock()
+	bound, family := sk.local.IsValid(), sk.family
+	sk.mu.Unlock()
+	if bound {
+		return nil
+	}
+	addr, err := s.reserve(policy.Action{Op: policy.OpBind, Addr: netip.AddrPortFrom(unspecified(family), 0)})
+	if err != nil {
+		// Hosted mode binds only to loopback.
+		lo := netip.AddrPortFrom(netip.IPv6Loopback(), 0)
+		if family != "ip6" {
+			lo = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 0)
+		}
+		if addr, err = s.reserve(policy.Action{Op: policy.OpBind, Addr: lo}); err != nil {
+			return err
+		}
+	}
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	berr := s.sysLocked(sk, func(fd int) error { return unix.Bind(fd, sockaddr(addr)) }, "bind")
+	if berr == nil {
+		sk.local, berr = s.namesLocked(sk, false)
+	}
+	if berr != nil {
+		s.release(addr.Port())
+		return Classify("sendto: binding first", berr)
+	}
+	sk.held = addr.Port()
+	s.log.Append(sk.stateEvent(StateBound, "bound to a free port for its first sendto, as the kernel does"))
+	return nil
+}
+
+// stepReceived accounts for bytes a step-mode recv returned; once the
+// session's byte quota is used up, the socket reads nothing more.
+func (s *Session) stepReceived(sk *Socket, op string, from netip.AddrPort, n int) {
+	if !s.received(sk.ctx, sk, op, from, n) {
+		sk.mu.Lock()
+		sk.drained = true
+		sk.mu.Unlock()
+	}
+}
+
+// drainedErr refuses a read on a socket the byte quota stopped.
+func (s *Session) drainedErr(sk *Socket) *Error {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	if sk.drained {
+		return Errorf(CodePolicy, "refused by the server's policy: this session has received all the bytes it may; this socket reads nothing more")
+	}
+	return nil
 }

@@ -332,8 +332,8 @@ func (s *Session) peerEOF(sk *Socket) {
 func (s *Session) Send(req Req, sock int, data []byte) {
 	s.log.Append(&Event{Type: TypeCall, Op: "send", Sock: sock, ID: req.ID, Origin: req.Origin, Len: len(data)})
 	sk, err := s.lookup(sock)
-	if err == nil && sk.kind != KindTCP {
-		err = Errorf(CodeBadState, "socket %d is a %s: send needs a connected TCP socket (use sendto on a UDP socket)", sock, sk.kind)
+	if err == nil && sk.kindNow() != KindTCP {
+		err = Errorf(CodeBadState, "socket %d is a %s: send needs a connected TCP socket (use sendto on a UDP socket)", sock, sk.kindNow())
 	}
 	if err == nil && len(data) > s.limits.MaxSend {
 		err = Errorf(CodeTooLarge, "payload is %d bytes; the most one send may carry is %d", len(data), s.limits.MaxSend)
@@ -406,8 +406,8 @@ func (s *Session) send(req Req, sk *Socket, data []byte) {
 func (s *Session) Shutdown(req Req, sock int, how string) {
 	s.log.Append(&Event{Type: TypeCall, Op: "shutdown", Sock: sock, ID: req.ID, Origin: req.Origin, How: how})
 	sk, err := s.lookup(sock)
-	if err == nil && sk.kind != KindTCP {
-		err = Errorf(CodeBadState, "socket %d is a %s: shutdown needs a connected TCP socket", sock, sk.kind)
+	if err == nil && sk.kindNow() != KindTCP {
+		err = Errorf(CodeBadState, "socket %d is a %s: shutdown needs a connected TCP socket", sock, sk.kindNow())
 	}
 	if err == nil {
 		err = s.enqueue(sk, 0, func() {

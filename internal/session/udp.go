@@ -42,8 +42,8 @@ func (s *Session) SendTo(req Req, sock int, a SendToArgs) {
 	s.log.Append(&Event{Type: TypeCall, Op: "sendto", Sock: sock, ID: req.ID, Origin: req.Origin,
 		Host: a.Host, Port: a.Port, Family: a.Family, Len: len(a.Data)})
 	sk, err := s.lookup(sock)
-	if err == nil && sk.kind != KindUDP {
-		err = Errorf(CodeBadState, "socket %d is a %s: sendto needs a UDP socket (use send on a TCP connection)", sock, sk.kind)
+	if err == nil && sk.kindNow() != KindUDP {
+		err = Errorf(CodeBadState, "socket %d is a %s: sendto needs a UDP socket (use send on a TCP connection)", sock, sk.kindNow())
 	}
 	if err == nil && len(a.Data) > s.limits.MaxSend {
 		err = Errorf(CodeTooLarge, "payload is %d bytes; the most one sendto may carry is %d", len(a.Data), s.limits.MaxSend)
