@@ -143,27 +143,27 @@ func Index(d PageData) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<form id=\"open-form\" class=\"open-form\" novalidate><fieldset class=\"kinds\"><legend>Kind</legend> <label><input type=\"radio\" name=\"kind\" value=\"connect\" checked> TCP client</label> <label><input type=\"radio\" name=\"kind\" value=\"listen\"> TCP server</label> <label><input type=\"radio\" name=\"kind\" value=\"bind\"> UDP socket</label> <label><input type=\"radio\" name=\"kind\" value=\"proxy\"> Bad-network proxy</label></fieldset><div id=\"proxy-fields\" class=\"fields proxy-fields\" hidden><label class=\"field\"><span>Protocol</span> <select id=\"open-proto\" name=\"proto\"><option value=\"tcp\">TCP</option> <option value=\"udp\">UDP</option></select></label> <label class=\"field\"><span>Target host</span> <input id=\"open-target-host\" name=\"target_host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port\"><span>Target port</span> <input id=\"open-target-port\" name=\"target_port\" type=\"number\" min=\"1\" max=\"65535\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<form id=\"open-form\" class=\"open-form\" novalidate><fieldset class=\"kinds\"><legend>Kind</legend> <label><input type=\"radio\" name=\"kind\" value=\"connect\" checked> TCP client</label> <label><input type=\"radio\" name=\"kind\" value=\"listen\"> TCP server</label> <label><input type=\"radio\" name=\"kind\" value=\"bind\"> UDP socket</label> <label><input type=\"radio\" name=\"kind\" value=\"proxy\"> Bad-network proxy</label> <label><input type=\"radio\" name=\"kind\" value=\"socket\"> Step by step: socket()</label></fieldset><div id=\"proxy-fields\" class=\"fields proxy-fields\" hidden><label class=\"field\"><span>Protocol</span> <select id=\"open-proto\" name=\"proto\"><option value=\"tcp\">TCP</option> <option value=\"udp\">UDP</option></select></label> <label class=\"field\"><span>Target host</span> <input id=\"open-target-host\" name=\"target_host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port\"><span>Target port</span> <input id=\"open-target-port\" name=\"target_port\" type=\"number\" min=\"1\" max=\"65535\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var9 string
 		templ_7745c5c3_Var9, templ_7745c5c3_Err = templruntime.NewAttributeExpression(defaultConnectPort(d)).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 77, Col: 120}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 78, Col: 120}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var9)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\"></label></div><div class=\"fields\"><label class=\"field\"><span id=\"open-host-label\">Host</span> <input id=\"open-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\" required></label> <label class=\"field port\"><span id=\"open-port-label\">Port</span> <input id=\"open-port\" name=\"port\" type=\"number\" min=\"0\" max=\"65535\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\"></label></div><div class=\"fields\"><label class=\"field step-field\" hidden><span>Type</span> <select id=\"open-type\" name=\"type\"><option value=\"stream\">SOCK_STREAM (TCP)</option> <option value=\"dgram\">SOCK_DGRAM (UDP)</option></select></label> <label class=\"field step-field\" hidden><span>Family</span> <select id=\"open-family\" name=\"family\"><option value=\"ip4\">AF_INET (IPv4)</option> <option value=\"ip6\">AF_INET6 (IPv6)</option></select></label> <label class=\"field addr-field\"><span id=\"open-host-label\">Host</span> <input id=\"open-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\" required></label> <label class=\"field port addr-field\"><span id=\"open-port-label\">Port</span> <input id=\"open-port\" name=\"port\" type=\"number\" min=\"0\" max=\"65535\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var10 string
 		templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(defaultConnectPort(d)).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 87, Col: 106}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 102, Col: 106}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
 		if templ_7745c5c3_Err != nil {
@@ -176,7 +176,7 @@ func Index(d PageData) templ.Component {
 		var templ_7745c5c3_Var11 string
 		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(serviceCount(d.Services))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 96, Col: 102}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 111, Col: 102}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 		if templ_7745c5c3_Err != nil {
@@ -204,7 +204,7 @@ func Index(d PageData) templ.Component {
 				var templ_7745c5c3_Var12 string
 				templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(g.Name)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 104, Col: 46}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 119, Col: 46}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 				if templ_7745c5c3_Err != nil {
@@ -217,7 +217,7 @@ func Index(d PageData) templ.Component {
 				var templ_7745c5c3_Var13 string
 				templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(g.Addr)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 105, Col: 25}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 120, Col: 25}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 				if templ_7745c5c3_Err != nil {
@@ -230,7 +230,7 @@ func Index(d PageData) templ.Component {
 				var templ_7745c5c3_Var14 string
 				templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(g.About).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 107, Col: 55}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 122, Col: 55}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
 				if templ_7745c5c3_Err != nil {
@@ -243,7 +243,7 @@ func Index(d PageData) templ.Component {
 				var templ_7745c5c3_Var15 string
 				templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(g.About)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 107, Col: 67}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 122, Col: 67}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 				if templ_7745c5c3_Err != nil {
@@ -261,7 +261,7 @@ func Index(d PageData) templ.Component {
 					var templ_7745c5c3_Var16 string
 					templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Name).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 113, Col: 39}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 128, Col: 39}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var16)
 					if templ_7745c5c3_Err != nil {
@@ -274,7 +274,7 @@ func Index(d PageData) templ.Component {
 					var templ_7745c5c3_Var17 string
 					templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Proto).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 114, Col: 41}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 129, Col: 41}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var17)
 					if templ_7745c5c3_Err != nil {
@@ -287,7 +287,7 @@ func Index(d PageData) templ.Component {
 					var templ_7745c5c3_Var18 string
 					templ_7745c5c3_Var18, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Addr).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 115, Col: 39}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 130, Col: 39}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var18)
 					if templ_7745c5c3_Err != nil {
@@ -300,7 +300,7 @@ func Index(d PageData) templ.Component {
 					var templ_7745c5c3_Var19 string
 					templ_7745c5c3_Var19, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Name + " " + serviceButton(s) + " " + s.Addr).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 116, Col: 97}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 131, Col: 97}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var19)
 					if templ_7745c5c3_Err != nil {
@@ -313,7 +313,7 @@ func Index(d PageData) templ.Component {
 					var templ_7745c5c3_Var20 string
 					templ_7745c5c3_Var20, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Addr).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 117, Col: 52}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 132, Col: 52}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var20)
 					if templ_7745c5c3_Err != nil {
@@ -326,7 +326,7 @@ func Index(d PageData) templ.Component {
 					var templ_7745c5c3_Var21 string
 					templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(serviceButton(s))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 118, Col: 31}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 133, Col: 31}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
 					if templ_7745c5c3_Err != nil {
@@ -347,14 +347,14 @@ func Index(d PageData) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</details><section class=\"panel sockets\" aria-labelledby=\"sockets-h\"><div class=\"panel-head\"><h2 id=\"sockets-h\">Sockets</h2><button type=\"button\" id=\"clear-closed\" class=\"btn small ghost\" disabled>Remove closed</button></div><p id=\"cards-empty\" class=\"hint empty\">No sockets yet. Open one above, or connect to a built-in service.</p><div id=\"cards\" class=\"cards\"></div></section></div><div class=\"col col-traffic\"><section class=\"panel timeline\" aria-labelledby=\"timeline-h\"><div class=\"panel-head\"><h2 id=\"timeline-h\">Traffic</h2><span id=\"tl-count\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Event count\">0 events</span></div><div class=\"tl-toolbar\" role=\"group\" aria-label=\"Traffic view\"><label class=\"field inline\"><span>Socket</span> <select id=\"tl-sock\"><option value=\"\">All sockets</option></select></label><fieldset class=\"tl-kinds\"><legend class=\"sr-only\">Show</legend> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"data\" checked> Data</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"calls\" checked> Calls</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"states\" checked> States</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"errors\" checked> Errors</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"relay\" checked> Relay</label></fieldset><div class=\"tl-buttons\"><button type=\"button\" id=\"tl-follow\" class=\"btn small\" aria-pressed=\"true\">Pause</button> <button type=\"button\" id=\"tl-copy-text\" class=\"btn small ghost\">Copy as text</button> <button type=\"button\" id=\"tl-copy-hex\" class=\"btn small ghost\">Copy as hex</button> <button type=\"button\" id=\"tl-clear\" class=\"btn small ghost\">Clear</button></div></div><div class=\"tl-head\" aria-hidden=\"true\"><span>Time</span><span>Socket</span><span></span><span>Event</span><span class=\"num\">Bytes</span><span>Payload or detail</span></div><div id=\"tl-scroll\" class=\"tl-scroll\" tabindex=\"-1\"><p id=\"tl-empty\" class=\"hint tl-empty\">Every call, byte, state change and error of your sockets appears here, live.</p><div id=\"tl-list\" class=\"tl-list\" role=\"list\" aria-label=\"Events\"></div></div><div class=\"tl-foot\"><span id=\"tl-dropped\" class=\"hint\"></span> <button type=\"button\" id=\"tl-jump\" class=\"btn small\" hidden>Jump to latest</button></div></section><section class=\"panel composer\" aria-labelledby=\"composer-h\"><h2 id=\"composer-h\" class=\"sr-only\">Send</h2><form id=\"composer\" novalidate><div class=\"composer-row\"><label class=\"field grow\"><span>From socket</span> <select id=\"send-sock\" name=\"sock\" disabled><option value=\"\">No socket can send yet</option></select></label> <label class=\"field udp-only\" hidden><span>To host</span> <input id=\"send-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port udp-only\" hidden><span>To port</span> <input id=\"send-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\"></label><fieldset class=\"formats\"><legend>Format</legend> <label><input type=\"radio\" name=\"format\" value=\"text\" checked> Text</label> <label><input type=\"radio\" name=\"format\" value=\"hex\"> Hex</label> <label><input type=\"radio\" name=\"format\" value=\"escaped\"> Text with escapes</label></fieldset><label class=\"field\"><span>Line ending</span> <select id=\"send-eol\" name=\"eol\"><option value=\"\">None</option> <option value=\"lf\">\\n (LF)</option> <option value=\"crlf\">\\r\\n (CRLF)</option></select></label></div><div class=\"message-row\"><label class=\"field grow\"><span>Message</span> <textarea id=\"payload\" name=\"payload\" rows=\"2\" spellcheck=\"false\" autocomplete=\"off\" aria-describedby=\"preview payload-help\"></textarea></label><div class=\"send-side\"><div class=\"repeat\"><label class=\"field small-num\"><span>Repeat</span> <input id=\"send-count\" name=\"count\" type=\"number\" min=\"1\" max=\"100000\" value=\"1\"></label> <label class=\"field small-num\"><span>Every (ms)</span> <input id=\"send-every\" name=\"every\" type=\"number\" min=\"0\" max=\"3600000\" value=\"1000\"></label></div><div class=\"send-buttons\"><button type=\"button\" id=\"send-stop\" class=\"btn\" hidden>Stop</button> <button type=\"submit\" id=\"send-submit\" class=\"btn primary\" disabled>Send</button></div></div></div><div class=\"preview-row\"><output id=\"preview\" class=\"preview\" for=\"payload\" aria-live=\"off\" aria-label=\"Bytes to send\">0 bytes</output> <span id=\"send-progress\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Send progress\"></span></div><p id=\"payload-help\" class=\"hint\">Enter sends · Shift+Enter: new line · ↑ ↓: earlier messages · escapes: \\r \\n \\t \\0 \\\\ \\xNN</p></form></section></div></main><footer class=\"foot\"><p>Version ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</details><section class=\"panel sockets\" aria-labelledby=\"sockets-h\"><div class=\"panel-head\"><h2 id=\"sockets-h\">Sockets</h2><button type=\"button\" id=\"clear-closed\" class=\"btn small ghost\" disabled>Remove closed</button></div><p id=\"cards-empty\" class=\"hint empty\">No sockets yet. Open one above, or connect to a built-in service.</p><div id=\"cards\" class=\"cards\"></div></section></div><div class=\"col col-traffic\"><section class=\"panel timeline\" aria-labelledby=\"timeline-h\"><div class=\"panel-head\"><h2 id=\"timeline-h\" class=\"sr-only\">Traffic and Python</h2><div id=\"views\" class=\"tabs\" role=\"tablist\" aria-label=\"Views\"><button type=\"button\" role=\"tab\" id=\"tab-traffic\" aria-selected=\"true\" aria-controls=\"traffic-view\">Traffic</button> <button type=\"button\" role=\"tab\" id=\"tab-python\" aria-selected=\"false\" aria-controls=\"python-view\" tabindex=\"-1\">Python</button></div><span id=\"tl-count\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Event count\">0 events</span></div><div id=\"traffic-view\" class=\"tab-panel\" role=\"tabpanel\" aria-labelledby=\"tab-traffic\"><div class=\"tl-toolbar\" role=\"group\" aria-label=\"Traffic view\"><label class=\"field inline\"><span>Socket</span> <select id=\"tl-sock\"><option value=\"\">All sockets</option></select></label><fieldset class=\"tl-kinds\"><legend class=\"sr-only\">Show</legend> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"data\" checked> Data</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"calls\" checked> Calls</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"states\" checked> States</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"errors\" checked> Errors</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"relay\" checked> Relay</label> <label title=\"What the kernel says about each TCP socket: its state, queues and round-trip time. Often.\"><input type=\"checkbox\" name=\"tl-kind\" value=\"kernel\"> Kernel</label></fieldset><div class=\"tl-buttons\"><button type=\"button\" id=\"tl-follow\" class=\"btn small\" aria-pressed=\"true\">Pause</button> <button type=\"button\" id=\"tl-copy-text\" class=\"btn small ghost\">Copy as text</button> <button type=\"button\" id=\"tl-copy-hex\" class=\"btn small ghost\">Copy as hex</button> <button type=\"button\" id=\"tl-clear\" class=\"btn small ghost\">Clear</button></div></div><div class=\"tl-head\" aria-hidden=\"true\"><span>Time</span><span>Socket</span><span></span><span>Event</span><span class=\"num\">Bytes</span><span>Payload or detail</span></div><div id=\"tl-scroll\" class=\"tl-scroll\" tabindex=\"-1\"><p id=\"tl-empty\" class=\"hint tl-empty\">Every call, byte, state change and error of your sockets appears here, live.</p><div id=\"tl-list\" class=\"tl-list\" role=\"list\" aria-label=\"Events\"></div></div><div class=\"tl-foot\"><span id=\"tl-dropped\" class=\"hint\"></span> <button type=\"button\" id=\"tl-jump\" class=\"btn small\" hidden>Jump to latest</button></div></div><div id=\"python-view\" class=\"tab-panel py-view\" role=\"tabpanel\" aria-labelledby=\"tab-python\" hidden><div class=\"py-toolbar\"><p class=\"hint\">Every call you made, as Python's <code>socket</code> module would make it, with what it returned. What live mode did by itself is a comment.</p><span id=\"py-count\" class=\"hint\"></span> <button type=\"button\" id=\"py-copy\" class=\"btn small\">Copy script</button></div><pre id=\"py-code\" class=\"py-code\" tabindex=\"0\" role=\"region\" aria-label=\"Python script\">import socket</pre></div></section><section class=\"panel composer\" aria-labelledby=\"composer-h\"><h2 id=\"composer-h\" class=\"sr-only\">Send</h2><form id=\"composer\" novalidate><div class=\"composer-row\"><label class=\"field grow\"><span>From socket</span> <select id=\"send-sock\" name=\"sock\" disabled><option value=\"\">No socket can send yet</option></select></label> <label class=\"field udp-only\" hidden><span>To host</span> <input id=\"send-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port udp-only\" hidden><span>To port</span> <input id=\"send-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\"></label><fieldset class=\"formats\"><legend>Format</legend> <label><input type=\"radio\" name=\"format\" value=\"text\" checked> Text</label> <label><input type=\"radio\" name=\"format\" value=\"hex\"> Hex</label> <label><input type=\"radio\" name=\"format\" value=\"escaped\"> Text with escapes</label></fieldset><label class=\"field\"><span>Line ending</span> <select id=\"send-eol\" name=\"eol\"><option value=\"\">None</option> <option value=\"lf\">\\n (LF)</option> <option value=\"crlf\">\\r\\n (CRLF)</option></select></label></div><div class=\"message-row\"><label class=\"field grow\"><span>Message</span> <textarea id=\"payload\" name=\"payload\" rows=\"2\" spellcheck=\"false\" autocomplete=\"off\" aria-describedby=\"preview payload-help\"></textarea></label><div class=\"send-side\"><div class=\"repeat\"><label class=\"field small-num\"><span>Repeat</span> <input id=\"send-count\" name=\"count\" type=\"number\" min=\"1\" max=\"100000\" value=\"1\"></label> <label class=\"field small-num\"><span>Every (ms)</span> <input id=\"send-every\" name=\"every\" type=\"number\" min=\"0\" max=\"3600000\" value=\"1000\"></label></div><div class=\"send-buttons\"><button type=\"button\" id=\"send-stop\" class=\"btn\" hidden>Stop</button> <button type=\"submit\" id=\"send-submit\" class=\"btn primary\" disabled>Send</button></div></div></div><div class=\"preview-row\"><output id=\"preview\" class=\"preview\" for=\"payload\" aria-live=\"off\" aria-label=\"Bytes to send\">0 bytes</output> <span id=\"send-progress\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Send progress\"></span></div><p id=\"payload-help\" class=\"hint\">Enter sends · Shift+Enter: new line · ↑ ↓: earlier messages · escapes: \\r \\n \\t \\0 \\\\ \\xNN</p></form></section></div></main><footer class=\"foot\"><p>Version ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var22 string
 		templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(d.Version)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 241, Col: 24}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 271, Col: 24}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var22))
 		if templ_7745c5c3_Err != nil {
@@ -367,7 +367,7 @@ func Index(d PageData) templ.Component {
 		var templ_7745c5c3_Var23 string
 		templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Protocol)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 241, Col: 64}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 271, Col: 64}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 		if templ_7745c5c3_Err != nil {
@@ -380,7 +380,7 @@ func Index(d PageData) templ.Component {
 		var templ_7745c5c3_Var24 string
 		templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.WebSocketPath)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 241, Col: 109}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 271, Col: 109}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var24))
 		if templ_7745c5c3_Err != nil {
@@ -393,7 +393,7 @@ func Index(d PageData) templ.Component {
 		var templ_7745c5c3_Var25 string
 		templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Subprotocol)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 242, Col: 46}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 272, Col: 46}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
 		if templ_7745c5c3_Err != nil {

@@ -5,10 +5,12 @@
 import { Connection } from "./connection.js";
 import { $ } from "./dom.js";
 import { splitAddr } from "./protocol.js";
+import { PythonScript } from "./python.js";
 import { Store } from "./store.js";
 import { Cards } from "./ui/cards.js";
 import { Composer } from "./ui/composer.js";
 import { Opener } from "./ui/opener.js";
+import { PythonView, Tabs } from "./ui/python.js";
 import { Status } from "./ui/status.js";
 import { themeToggle } from "./ui/theme.js";
 import { Timeline } from "./ui/timeline.js";
@@ -20,10 +22,19 @@ const store = new Store();
 const status = new Status(() => conn.reconnectNow());
 const announce = (text) => status.say(text);
 const timeline = new Timeline(store, announce, () => schedule());
+const python = new PythonScript();
+const pythonView = new PythonView(python, announce);
+new Tabs($("views"), (id) => {
+  if (id === "tab-traffic") timeline.shown();
+  schedule();
+});
 const services = [...document.querySelectorAll("[data-service-proto]")].map((b) => ({ name: b.dataset.serviceName, proto: b.dataset.serviceProto, addr: b.dataset.serviceAddr, button: b }));
 
-function request(header, bytes) {
-  return conn.request(header, bytes).catch((err) => {
+// request makes a request. The bytes of a send are not in its call event
+// (§3.3): the Python view is told them when the call is logged.
+function request(header, bytes, opts) {
+  const onCall = bytes ? (call) => python.ask(call.id, bytes) : undefined;
+  return conn.request(header, bytes, onCall, opts).catch((err) => {
     if (err.code === "offline") announce(`Not done: ${err.message}`);
     throw err;
   });
@@ -36,7 +47,8 @@ function onSocket(s, header, bytes) {
     announce(`Socket ${s.id} belonged to an earlier session; nothing was done`);
     return Promise.reject(new Error("that socket belonged to an earlier session"));
   }
-  return request({ ...header, sock: s.id }, bytes);
+  // A step socket's send is one system call: its first "sent" is the answer.
+  return request({ ...header, sock: s.id }, bytes, { once: s.step });
 }
 
 // Requests resolve when their answer arrives, which is before the frame
@@ -50,7 +62,7 @@ function applied(seq) {
 // open makes a socket (or a proxy: extra has its other fields); it resolves
 // to the Sock once the request succeeds and the store has it.
 async function open(op, host, port, extra) {
-  const res = await request({ op, host, port, ...extra });
+  const res = await request(op === "socket" ? { op, ...extra } : { op, host, port, ...extra });
   await applied(res.seq);
   return store.get(res.sock);
 }
@@ -86,6 +98,10 @@ const actions = {
   },
   // proxySet replaces every knob of proxy s; it resolves to the result.
   proxySet: (s, knobs) => onSocket(s, { op: "proxy_set", knobs }),
+  // Step mode (§4.14): switch a live socket, make one call, cancel a blocked one.
+  step: (s) => onSocket(s, { op: "step" }).catch(() => {}),
+  call: (s, header) => onSocket(s, header).catch(() => {}),
+  cancel: (s) => onSocket(s, { op: "cancel" }).catch(() => {}),
   proxyReset: (s) =>
     onSocket(s, { op: "proxy_reset" })
       .then((res) => announce(`Socket ${s.id}: reset ${res.conns || 0} ${res.conns === 1 ? "connection" : "connections"}`))
@@ -97,6 +113,7 @@ const composer = new Composer(store, (s, bytes, dest) => onSocket(s, dest ? { op
 new Opener(async (op, host, port, extra) => {
   const s = await open(op, host, port, extra);
   if (s && (op === "connect" || op === "bind")) composer.focusOn(s);
+  if (s && op === "socket") cards.focus(s.key);
 }, services);
 themeToggle();
 
@@ -146,7 +163,10 @@ function frame() {
   }
   composer.sync();
   timeline.syncSockets();
-  if (!document.hidden) timeline.render();
+  if (!document.hidden) {
+    timeline.render();
+    pythonView.render();
+  }
   if (head < queue.length || store.dirty.size > 0) schedule();
 }
 
@@ -155,7 +175,9 @@ function drain(deadline) {
   for (; i < queue.length; i += 2) {
     const entry = store.apply(queue[i], queue[i + 1]);
     timeline.add(entry);
+    python.apply(entry.ev, entry.bytes);
     if (entry.ev.type === "error") announce(entry.sock ? `Socket ${entry.sock}: ${entry.ev.message}` : entry.ev.message);
+    else if (entry.ev.type === "blocked") announce(`Socket ${entry.sock}: ${entry.ev.op}() is blocked, waiting in the kernel`);
     if ((i & 127) === 0 && performance.now() > deadline) {
       i += 2;
       break;
@@ -208,6 +230,7 @@ const conn = new Connection(wsURL, config.subprotocol, {
     store.newSession(hello);
     store.limits = hello.limits;
     if (again) {
+      python.newSession(hello.session.slice(0, 8));
       status.tell(`Reconnected: this is a new session (${hello.session.slice(0, 8)}). Sockets start again from 1; the earlier ones stay below, marked as closed.`);
       timeline.note(`new session ${hello.session}`, "session");
     }

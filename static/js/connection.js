@@ -84,15 +84,18 @@ export class Connection {
   /**
    * Sends a request. header: { op, ... } without id; bytes: a Uint8Array for
    * send/sendto (sent as a binary message), else undefined. Returns a promise
-   * of the answer event (result or sent); an error event rejects it with a
-   * RequestError. onCall(callEvent) runs when the request's call is logged.
+   * of the answer event (result, sent, or data for a step socket's recv); an
+   * error event rejects it with a RequestError. onCall(callEvent) runs when
+   * the request's call is logged. opts.once: the first sent event is the
+   * answer even if the kernel took fewer bytes than asked (a step socket's
+   * send is one system call, docs/protocol.md §4.14).
    */
-  request(header, bytes, onCall) {
+  request(header, bytes, onCall, opts = {}) {
     if (!this.open) return Promise.reject(new RequestError({ code: "offline", message: "not connected to the server" }));
     const id = `r${this.nextId++}`;
     const req = { id, ...header };
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, bytes, onCall });
+      this.pending.set(id, { resolve, reject, bytes, onCall, once: !!opts.once });
       this.ws.send(bytes ? encodeBinary(req, bytes) : JSON.stringify(req));
     });
   }
@@ -122,12 +125,14 @@ export class Connection {
           // The server does not echo our own bytes (§3.3): we still have them.
           if (!bytes && p.bytes) bytes = p.bytes.subarray(p.done || 0, (p.done || 0) + (msg.len || 0));
           p.done = (p.done || 0) + (msg.len || 0);
-          // A send that stopped part way has its error still to come (§6).
-          if (p.bytes && p.done < p.bytes.length) break;
+          // A send that stopped part way has its error still to come (§6),
+          // unless it was a step socket's one system call.
+          if (p.bytes && p.done < p.bytes.length && !p.once) break;
           this.pending.delete(msg.id);
           p.resolve(msg);
           break;
         case "result":
+        case "data": // the answer of a step socket's recv or recvfrom
           this.pending.delete(msg.id);
           p.resolve(msg);
           break;

@@ -2,13 +2,18 @@
 // event. One place, so the views agree.
 
 import { escapeBytes } from "./bytes.js";
+import { sockType } from "./python.js";
 import { joinHostPort } from "./store.js";
 
-/** The filter group of an event: data, calls, states, errors, relay (a proxy at work) or notes. */
+/** The filter group of an event: data, calls, states, errors, relay (a proxy at work), kernel or notes. */
 export function group(ev) {
   switch (ev.type) {
     case "relay":
       return "relay";
+    case "kernel":
+      return "kernel";
+    case "blocked":
+      return "calls";
     case "sent":
     case "data":
       return "data";
@@ -53,6 +58,10 @@ export function label(ev) {
       return ev.half ? `half-closed (${ev.half})` : ev.state;
     case "relay":
       return `relay ${ev.relay}`;
+    case "blocked":
+      return `${ev.op}() blocked`;
+    case "kernel":
+      return `kernel ${(ev.tcp && ev.tcp.state) || "?"}`;
     case "note":
       return ev.label || "note";
     default:
@@ -74,8 +83,14 @@ export function detail(ev, bytes, max = 160) {
     case "sent":
     case "data": {
       const peer = ev.peer ? (ev.type === "data" ? `from ${ev.peer}  ` : `to ${ev.peer}  `) : "";
-      return peer + (bytes ? escapeBytes(bytes, max) : "");
+      if (ev.eof) return "end of stream: recv returned 0 bytes (the peer finished sending)";
+      const cut = ev.datagram_len > (ev.len || 0) ? `  (truncated: the datagram had ${ev.datagram_len} bytes)` : "";
+      return peer + (bytes ? escapeBytes(bytes, max) : "") + cut;
     }
+    case "blocked":
+      return blockedText(ev);
+    case "kernel":
+      return kernelText(ev.tcp || {});
     case "call":
       return callText(ev);
     case "result":
@@ -164,13 +179,70 @@ function percent(p) {
   return `${Math.round(p * 1000) / 10}%`;
 }
 
+/** Why a call waits, in words: "accept() waits for a client to connect". */
+export function blockedText(ev) {
+  const why = {
+    accept: "waits for a client to connect: the accept queue is empty",
+    recv: "waits for bytes: nothing has been received",
+    recvfrom: "waits for a datagram",
+    connect: "waits for the handshake to finish",
+    send: "waits for room: the send buffer is full",
+    sendto: "waits for room in the send buffer",
+  }[ev.op];
+  return `${ev.op}() ${why || "waits in the kernel"}`;
+}
+
+/** µs as a round-trip time: "48 µs", "1.2 ms", "230 ms". */
+export function rttText(us) {
+  us = us || 0;
+  if (us >= 100000) return `${Math.round(us / 1000)} ms`;
+  if (us >= 1000) return `${(us / 1000).toFixed(1)} ms`;
+  return `${us} µs`;
+}
+
+/**
+ * The kernel's numbers in one line: "ESTABLISHED · rtt 48 µs ±24 µs · cwnd 10
+ * · unacked 0 · retrans 0 · send-Q 0 · recv-Q 7"; for a listener, its
+ * accept queue against its backlog; after close, the timer.
+ */
+export function kernelText(k) {
+  const parts = [k.state || "?"];
+  if (k.state === "LISTEN") {
+    parts.push(`accept queue ${k.recv_q || 0} / backlog ${k.backlog || 0}`);
+  } else if (k.state !== "CLOSED") {
+    if (k.rtt_us) parts.push(`rtt ${rttText(k.rtt_us)}${k.rttvar_us ? ` ±${rttText(k.rttvar_us)}` : ""}`);
+    if (k.cwnd) parts.push(`cwnd ${k.cwnd}`);
+    parts.push(`unacked ${k.unacked || 0}`, `retrans ${k.retrans || 0}`);
+    if (k.lost) parts.push(`lost ${k.lost}`);
+    parts.push(`send-Q ${k.send_q || 0}`, `recv-Q ${k.recv_q || 0}`);
+  }
+  if (k.closed) parts.push(k.state === "CLOSED" ? "released by the kernel" : `closed by you; released in ${((k.timer_ms || 0) / 1000).toFixed(1)} s`);
+  return parts.join(" · ");
+}
+
 function callText(ev) {
   const hp = ev.host !== undefined ? joinHostPort(ev.host, ev.port || 0) : "";
   switch (ev.op) {
+    case "socket":
+      return `socket(${ev.family === "ip6" ? "AF_INET6" : "AF_INET"}${sockTypeName(ev)})`;
+    case "setsockopt":
+      return `setsockopt ${ev.option} = ${ev.value || 0}`;
+    case "settimeout":
+      return timeoutText(ev);
+    case "accept":
+      return "accept a connection";
+    case "recv":
+      return `recv at most ${ev.n || 0} bytes`;
+    case "recvfrom":
+      return `recvfrom at most ${ev.n || 0} bytes`;
+    case "cancel":
+      return "cancel the blocked call";
+    case "step":
+      return "switch to step mode";
     case "connect":
-      return `connect to ${hp}${ev.family ? ` (${ev.family})` : ""}, timeout ${ev.timeout_ms} ms`;
+      return `connect to ${hp}${ev.family ? ` (${ev.family})` : ""}${ev.timeout_ms ? `, timeout ${ev.timeout_ms} ms` : ""}`;
     case "listen":
-      return `listen on ${hp}`;
+      return ev.host !== undefined ? `listen on ${hp}` : `listen, backlog ${ev.backlog || 0}`;
     case "bind":
       return `bind ${hp}`;
     case "send":
@@ -194,10 +266,20 @@ function callText(ev) {
 
 function resultText(ev) {
   switch (ev.op) {
+    case "socket":
+      return "a new socket: not bound, not connected, blocking";
+    case "setsockopt":
+      return `${ev.option} = ${ev.value || 0}${ev.actual !== undefined && ev.actual !== ev.value ? ` (getsockopt reads back ${ev.actual})` : ""}`;
+    case "settimeout":
+      return ev.how === "non-blocking" ? "non-blocking: calls that would wait fail with EAGAIN" : ev.how === "timeout" ? `calls wait at most ${(ev.timeout_ms || 0) / 1000} s` : "blocking: calls wait as long as it takes";
+    case "cancel":
+      return "the blocked call was interrupted";
+    case "step":
+      return "step mode: nothing happens until you call it";
     case "connect":
       return `connected from ${ev.local} to ${ev.remote}`;
     case "listen":
-      return `listening on ${ev.local}`;
+      return `listening on ${ev.local}${ev.backlog !== undefined ? `, backlog ${ev.backlog}` : ""}`;
     case "bind":
       return `bound to ${ev.local}`;
     case "accept":
@@ -224,6 +306,19 @@ function stateText(ev) {
   return where;
 }
 
+// timeoutText: "settimeout None (blocking)", "settimeout 0 (non-blocking)", "settimeout 1.5 s".
+function timeoutText(ev) {
+  const how = ev.how || (ev.timeout_ms ? "timeout" : "blocking");
+  if (how === "non-blocking") return "settimeout 0 (non-blocking)";
+  if (how === "timeout") return `settimeout ${(ev.timeout_ms || 0) / 1000} s`;
+  return "settimeout None (blocking)";
+}
+
+function sockTypeName(ev) {
+  const t = sockType(ev);
+  return t === "stream" ? ", SOCK_STREAM" : t === "dgram" ? ", SOCK_DGRAM" : "";
+}
+
 /** One line of plain text for copying: time, socket, arrow, label, length, detail (bytes in full). */
 export function line(entry, time) {
   const ev = entry.ev;
@@ -238,6 +333,7 @@ export function spoken(entry) {
   const who = entry.sock ? `socket ${entry.sock}` : "session";
   switch (ev.type) {
     case "data":
+      if (ev.eof) return `${who} recv returned 0 bytes: end of stream`;
       return `${who} received ${ev.len || 0} bytes${ev.peer ? ` from ${ev.peer}` : ""}: ${entry.bytes ? escapeBytes(entry.bytes, 80) : ""}`;
     case "sent":
       return `${who} sent ${ev.len || 0} bytes${ev.peer ? ` to ${ev.peer}` : ""}${entry.bytes ? `: ${escapeBytes(entry.bytes, 80)}` : ""}`;
@@ -251,6 +347,10 @@ export function spoken(entry) {
       return `${who} is ${label(ev)}: ${stateText(ev)}`;
     case "relay":
       return `${who} ${relaySpoken(ev, entry.bytes)}`;
+    case "blocked":
+      return `${who} blocked: ${blockedText(ev)}`;
+    case "kernel":
+      return `${who} kernel: ${kernelText(ev.tcp || {})}`;
     default:
       return detail(ev, null);
   }

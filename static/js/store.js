@@ -29,6 +29,25 @@ export class Sock {
     this.auto = false; // accepted by a listener by itself
     this.knobs = null; // a proxy's knobs, as the server last confirmed them
     this.relay = null; // a proxy's relay counts (newRelay)
+    // Step mode (docs/protocol.md §4.14) and the kernel's view (§5.3).
+    this.mode = ""; // "step" once a state event says so
+    this.family = ""; // a step socket's family, from its socket call: "ip4" or "ip6"
+    this.timeout = null; // the last settimeout result: { how, ms }
+    this.options = {}; // option -> the value getsockopt read back, from setsockopt results
+    this.backlog = 0; // a step listener's backlog, from its listen result
+    this.blocked = null; // the call waiting in the kernel: { id, op, t (µs), at (performance.now()) }
+    this.kernel = null; // the last kernel event's tcp object
+    this.kernelAt = 0; // performance.now() when it arrived (timer_ms counts from then)
+    this.kpath = []; // the kernel states seen, in order, repeats left out
+  }
+
+  get step() {
+    return this.mode === "step";
+  }
+
+  /** Whether the kernel still holds this connection after the session closed it. */
+  get lingering() {
+    return !!(this.kernel && this.kernel.closed && this.kernel.state !== "CLOSED");
   }
 
   get final() {
@@ -37,7 +56,8 @@ export class Sock {
 
   /** Whether send (TCP) or sendto (UDP) may work now. */
   get canSend() {
-    if (this.kind === "udp") return this.state === "bound";
+    // A step UDP socket may sendto before it is bound: the kernel binds it.
+    if (this.kind === "udp") return this.state === "bound" || (this.step && this.state === "created");
     return this.kind === "tcp" && (this.state === "established" || (this.state === "half-closed" && !this.half.write));
   }
 }
@@ -68,10 +88,17 @@ export class Store {
   /** Marks every open socket of the current session closed: the session ended with its WebSocket. */
   endSession(reason) {
     for (const s of this.sockets.values()) {
-      if (s.epoch !== this.epoch || s.final) continue;
+      if (s.epoch !== this.epoch) continue;
+      // A connection the kernel still held gets no more news of it.
+      if (s.lingering) {
+        s.kernelEnded = true;
+        this.touch(s);
+      }
+      if (s.final) continue;
       s.state = "closed";
       s.reason = reason;
       s.ended = true;
+      s.blocked = null;
       this.touch(s, true);
     }
   }
@@ -124,6 +151,11 @@ export class Store {
     const s = ev.type === "call" || ev.type === "state" ? this.ensure(ev.sock, ev.t) : this.get(ev.sock);
     if (!s) return entry;
     const wasSend = s.canSend;
+    // An answer to the call blocked on this socket: it waits no more.
+    if (s.blocked && ev.id !== undefined && ev.id === s.blocked.id && ev.type !== "call" && ev.type !== "blocked") s.blocked = null;
+    // On a step socket the error shown is the last call's: a call that
+    // then succeeds (a retried non-blocking recv, say) clears it.
+    if (s.step && s.error && ev.id !== undefined && (ev.type === "result" || ev.type === "data" || ev.type === "sent")) s.error = null;
     switch (ev.type) {
       case "call":
         if (ev.op === "connect") {
@@ -140,6 +172,10 @@ export class Store {
           s.kind = ev.proto === "udp" ? "udp-proxy" : "tcp-proxy";
           s.state ||= "opening";
           s.target = ev.target || "";
+        } else if (ev.op === "socket") {
+          s.mode = "step";
+          s.family = ev.family || "ip4";
+          s.state ||= "opening";
         }
         break;
       case "result":
@@ -150,10 +186,13 @@ export class Store {
           // A knob the server refused is no longer the news once it took new ones.
           if (s.error && s.error.op === "proxy_set") s.error = null;
         }
+        if (ev.op === "settimeout") s.timeout = { how: ev.how || "blocking", ms: ev.timeout_ms || 0 };
+        if (ev.op === "setsockopt" && ev.option) s.options[ev.option] = ev.actual ?? ev.value ?? 0;
+        if (ev.op === "listen" && ev.backlog !== undefined) s.backlog = ev.backlog;
         if (ev.op === "accept" && ev.child) {
           const c = this.ensure(ev.child, ev.t);
           c.parent = s.id;
-          c.auto = true;
+          c.auto = !!ev.auto;
           if (!s.children.includes(c.id)) s.children.push(c.id);
           this.touch(c, true);
         }
@@ -161,6 +200,7 @@ export class Store {
       case "state":
         s.kind = ev.kind || s.kind;
         s.state = ev.state;
+        if (ev.mode) s.mode = ev.mode;
         if (ev.local) s.local = ev.local;
         if (ev.remote) s.remote = ev.remote;
         if (ev.parent && !s.parent) {
@@ -178,6 +218,16 @@ export class Store {
           if (s.relay) s.relay.live.clear(); // a closed proxy has no connections
         }
         break;
+      case "blocked":
+        s.blocked = { id: ev.id, op: ev.op, t: ev.t, at: performance.now() };
+        break;
+      case "kernel": {
+        const k = ev.tcp || {};
+        s.kernel = k;
+        s.kernelAt = performance.now();
+        if (k.state && s.kpath[s.kpath.length - 1] !== k.state) s.kpath.push(k.state);
+        break;
+      }
       case "relay":
         countRelay(s.relay ||= newRelay(), ev, s.kind === "udp-proxy");
         break;

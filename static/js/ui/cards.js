@@ -6,10 +6,13 @@
 import { byteCount } from "../bytes.js";
 import { $, duration, h, setText } from "../dom.js";
 import { KIND_NAMES, isProxy } from "../protocol.js";
+import { createKernel, tickKernel, updateKernel } from "./kernel.js";
 import { createProxy, updateProxy } from "./proxy.js";
+import { createStep, tickStep, updateStep } from "./step.js";
 
 const STATE_HELP = {
   opening: "asking the kernel for the socket",
+  created: "a new socket: not bound, not connected; nothing happens until you call it",
   connecting: "the handshake is under way",
   listening: "waiting for clients; connections are accepted by themselves",
   bound: "ready to send and receive datagrams",
@@ -20,11 +23,19 @@ const STATE_HELP = {
   proxying: "forwarding clients to the target",
 };
 
+// STEP_HELP explains a step socket's state: nothing happens by itself.
+const STEP_HELP = {
+  bound: "bound to a local address; call listen() to accept connections, or connect()",
+  listening: "listening: connections wait in the kernel's accept queue until you call accept()",
+  established: "connected: bytes that arrive wait in the kernel until you call recv()",
+};
+
 export class Cards {
   /**
    * actions: { send(sock), shutdown(sock), close(sock), connectTo(sock),
-   * udpTo(sock), proxySet(sock, knobs), proxyReset(sock) }, each called
-   * with a Sock when its button is pressed.
+   * udpTo(sock), proxySet(sock, knobs), proxyReset(sock), step(sock),
+   * call(sock, header), cancel(sock) }, each called with a Sock when its
+   * button is pressed.
    */
   constructor(store, actions) {
     this.store = store;
@@ -48,6 +59,8 @@ export class Cards {
       heading.focus();
     });
     setInterval(() => this.tick(), 1000);
+    // Blocked calls and lingering connections count in tenths of a second.
+    setInterval(() => this.tickFast(), 100);
   }
 
   /** Updates the cards of the sockets that changed. */
@@ -110,16 +123,43 @@ export class Cards {
     refs.connect = btn("Connect a client", () => this.actions.connectTo(s));
     refs.shut = btn("Shut down writing", () => this.actions.shutdown(s));
     refs.close = btn("Close", () => this.actions.close(s));
+    refs.stepBtn = btn("Step mode", () => this.actions.step(s));
+    refs.stepBtn.title = "Stop accepting and reading by itself: from then on you make each call";
+    refs.mode = h("span", { class: "pill mode", hidden: true, title: "Step mode: nothing happens on this socket until you make the call" }, "step");
+    refs.optsDt = h("dt", { hidden: true }, "Options");
+    refs.opts = h("dd", { hidden: true });
+    const uid = titleId.replace("sock-", "");
+    refs.kernel = createKernel(uid);
+    refs.step = createStep(this, s, uid);
     const el = h(
       "article",
       { class: "sock-card", "aria-labelledby": titleId, dataset: { key: s.key } },
-      h("header", { class: "card-head" }, refs.title, refs.state),
+      h("header", { class: "card-head" }, refs.title, h("span", { class: "head-badges" }, refs.mode, refs.state)),
       refs.stateHelp,
       refs.parent,
-      h("dl", { class: "facts" }, h("dt", {}, "Local"), dd("local"), h("dt", {}, "Remote"), dd("remote"), h("dt", {}, "Received"), dd("in"), h("dt", {}, "Sent"), dd("out"), h("dt", {}, "Age"), dd("age")),
+      refs.step.blocked,
+      h(
+        "dl",
+        { class: "facts" },
+        h("dt", {}, "Local"),
+        dd("local"),
+        h("dt", {}, "Remote"),
+        dd("remote"),
+        h("dt", {}, "Received"),
+        dd("in"),
+        h("dt", {}, "Sent"),
+        dd("out"),
+        ...refs.kernel.rows,
+        refs.optsDt,
+        refs.opts,
+        h("dt", {}, "Age"),
+        dd("age"),
+      ),
+      refs.kernel.box,
       refs.children,
       refs.error,
-      h("div", { class: "actions" }, refs.send, refs.connect, refs.shut, refs.close),
+      refs.step.calls,
+      h("div", { class: "actions" }, refs.send, refs.connect, refs.shut, refs.stepBtn, refs.close),
     );
     if (s.parent) el.dataset.parent = `${s.epoch}:${s.parent}`;
     return { el, refs };
@@ -137,14 +177,17 @@ export class Cards {
   }
 
   updateSocket(s, { el, refs }) {
-    const kind = KIND_NAMES[s.kind] || "socket";
-    const role = s.kind === "tcp" ? (s.parent ? " (accepted)" : s.target ? " (client)" : "") : "";
+    // A TCP socket is a "connection" once it connects or is accepted.
+    const unconnected = s.kind === "tcp" && !s.parent && (s.state === "created" || s.state === "bound" || s.state === "opening");
+    const kind = unconnected ? "TCP socket" : KIND_NAMES[s.kind] || "socket";
+    const role = s.kind === "tcp" && !unconnected ? (s.parent ? " (accepted)" : s.target ? " (client)" : "") : "";
     setText(refs.title, `Socket ${s.id} · ${kind}${role}${s.epoch !== this.store.epoch ? " · earlier session" : ""}`);
     const state = s.state === "half-closed" ? `half-closed: ${[s.half.write && "no more sending", s.half.read && "no more receiving"].filter(Boolean).join(", ")}` : s.state || "opening";
     setText(refs.state, state);
     refs.state.className = `badge st-${s.state || "opening"}`;
     el.className = `sock-card k-${s.kind || "none"} st-${s.state || "opening"}${s.final ? " final" : ""}`;
-    setText(refs.stateHelp, s.reason || STATE_HELP[s.state] || "");
+    setText(refs.stateHelp, s.reason || (s.step && STEP_HELP[s.state]) || STATE_HELP[s.state] || "");
+    refs.mode.hidden = !s.step;
     if (s.parent) {
       el.dataset.parent = `${s.epoch}:${s.parent}`;
       refs.parent.hidden = false;
@@ -154,24 +197,35 @@ export class Cards {
       refs.children.hidden = false;
       refs.children.replaceChildren("Accepted connections: ", ...s.children.flatMap((id, i) => (i ? [", ", this.link(s.epoch, id)] : [this.link(s.epoch, id)])));
     }
-    setText(refs.local, s.local || "—");
-    const remote = s.kind === "udp" ? (s.peer ? `last datagram from ${s.peer}` : "any (UDP is connectionless)") : s.kind === "tcp-listener" ? "— (a listener has no peer)" : s.remote || s.target || "—";
+    setText(refs.local, s.local || (s.state === "created" ? "— (not bound yet)" : "—"));
+    const remote = s.kind === "udp" ? (s.peer ? `last datagram from ${s.peer}` : "any (UDP is connectionless)") : s.kind === "tcp-listener" ? "— (a listener has no peer)" : s.remote || s.target || (s.state === "created" || s.state === "bound" ? "— (not connected)" : "—");
     setText(refs.remote, remote);
     setText(refs.in, `${byteCount(s.inBytes)} in ${s.inMsgs.toLocaleString("en-US")} ${s.kind === "udp" ? "datagram" : "read"}${s.inMsgs === 1 ? "" : "s"}`);
     setText(refs.out, `${byteCount(s.outBytes)} in ${s.outMsgs.toLocaleString("en-US")} ${s.kind === "udp" ? "datagram" : "send"}${s.outMsgs === 1 ? "" : "s"}`);
     this.age(s, refs);
+    const opts = Object.entries(s.options).map(([k, v]) => `${k}=${v}`);
+    if (s.timeout) opts.unshift(s.timeout.how === "timeout" ? `timeout ${s.timeout.ms / 1000} s` : s.timeout.how);
+    refs.optsDt.hidden = refs.opts.hidden = opts.length === 0;
+    setText(refs.opts, opts.join(" · "));
+    updateKernel(s, refs.kernel);
+    updateStep(this, s, refs.step);
+    refs.error.hidden = !s.error;
     if (s.error) {
-      refs.error.hidden = false;
-      setText(refs.error, `${s.error.op ? `${s.error.op} failed: ` : ""}${s.error.message}${s.error.errno ? ` (${s.error.errno})` : ""}`);
+      // EAGAIN and EINPROGRESS are how a non-blocking call says "not now", not failures.
+      const notNow = s.error.code === "would_block" || s.error.code === "in_progress";
+      const what = s.error.op ? `${s.error.op}${notNow ? "() returned at once" : " failed"}: ` : "";
+      setText(refs.error, `${what}${s.error.message}${s.error.errno ? ` (${s.error.errno})` : ""}`);
+      refs.error.classList.toggle("not-now", notNow);
     }
     const isConn = s.kind === "tcp";
-    refs.send.hidden = s.kind === "tcp-listener";
     refs.send.disabled = !s.canSend;
     refs.connect.hidden = s.kind !== "tcp-listener";
     refs.connect.disabled = s.state !== "listening";
-    refs.shut.hidden = !isConn;
+    refs.shut.hidden = !isConn || s.step; // a step socket has shutdown() among its calls
     refs.shut.disabled = !(s.state === "established" || (s.state === "half-closed" && !s.half.write));
     refs.close.disabled = s.final;
+    refs.stepBtn.hidden = s.step || s.final || !(s.kind === "tcp" || s.kind === "tcp-listener" || s.kind === "udp") || s.epoch !== this.store.epoch;
+    refs.send.hidden = s.kind === "tcp-listener" || (s.step && s.kind === "tcp" && !s.canSend && !s.final);
     setText(refs.close, s.closing && !s.final ? "Close now" : "Close");
     refs.close.title = s.closing && !s.final ? "The close waits for earlier sends; this closes at once and cancels them" : "";
   }
@@ -200,6 +254,16 @@ export class Cards {
     for (const [k, c] of this.cards) {
       const s = this.store.sockets.get(k);
       if (s && !s.final) this.age(s, c.refs);
+    }
+  }
+
+  tickFast() {
+    for (const [k, c] of this.cards) {
+      if (c.proxy) continue;
+      const s = this.store.sockets.get(k);
+      if (!s) continue;
+      if (s.blocked) tickStep(s, c.refs.step);
+      if (s.lingering) tickKernel(s, c.refs.kernel);
     }
   }
 }

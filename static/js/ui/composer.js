@@ -79,7 +79,7 @@ export class Composer {
     const items = [];
     for (const s of this.store.sockets.values()) {
       if (s.epoch !== this.store.epoch || !s.canSend) continue;
-      items.push([s.key, `Socket ${s.id} · ${s.kind === "udp" ? `UDP ${s.local}` : `TCP ${s.local} → ${s.remote}`}`]);
+      items.push([s.key, `Socket ${s.id} · ${s.kind === "udp" ? `UDP ${s.local || "(not bound: sendto binds it)"}` : `TCP ${s.local} → ${s.remote}`}`]);
     }
     // The socket in use stays selected when it can no longer send, so that
     // the next Enter does not go to another one unnoticed.

@@ -1,5 +1,6 @@
 // "Open a socket": TCP client, TCP server, UDP socket or bad-network proxy
-// on a host and port, with defaults that work at once, and the built-in
+// on a host and port, with defaults that work at once, or a socket in step
+// mode (socket() alone: its card then has the calls); and the built-in
 // services' one-click buttons.
 
 import { $, setText } from "../dom.js";
@@ -12,6 +13,10 @@ const KINDS = {
   proxy: {
     button: "Start proxy",
     hint: "Listens on a new port (0: the kernel picks) and forwards to the target; its card has the knobs that make the network misbehave.",
+  },
+  socket: {
+    button: "Create socket",
+    hint: "socket.socket() and nothing more: bind, listen, accept, connect and recv are then calls you make on its card, one at a time, as a Python program would. Nothing happens by itself.",
   },
 };
 
@@ -33,6 +38,10 @@ export class Opener {
     this.targetPort = $("open-target-port");
     this.submit = $("open-submit");
     this.hint = $("open-hint");
+    this.type = $("open-type");
+    this.family = $("open-family");
+    this.stepFields = [...this.form.querySelectorAll(".step-field")];
+    this.addrFields = [...this.form.querySelectorAll(".addr-field")];
     this.error = $("open-error");
     const echo = (proto) => services.find((s) => s.proto === proto && s.name === "echo") || services.find((s) => s.proto === proto);
     this.tcpEcho = echo("tcp");
@@ -69,7 +78,7 @@ export class Opener {
   }
 
   setKind(kind, first = false) {
-    if (!first) this.remembered[this.kind] = { host: this.host.value, port: this.port.value };
+    if (!first && this.kind !== "socket") this.remembered[this.kind] = { host: this.host.value, port: this.port.value };
     this.kind = kind;
     const k = KINDS[kind];
     setText(this.submit, k.button);
@@ -88,6 +97,10 @@ export class Opener {
     this.port.min = kind === "connect" ? "1" : "0";
     const proxy = kind === "proxy";
     this.proxyFields.hidden = !proxy;
+    const step = kind === "socket";
+    for (const f of this.stepFields) f.hidden = !step;
+    for (const f of this.addrFields) f.hidden = step;
+    this.submit.parentElement.classList.toggle("step-kind", step);
     setText(this.hostLabel, proxy ? "Listen host" : "Host");
     setText(this.portLabel, proxy ? "Listen port" : "Port");
     this.setHint();
@@ -105,6 +118,15 @@ export class Opener {
   }
 
   async go() {
+    if (this.kind === "socket") {
+      this.error.hidden = true;
+      try {
+        await this.open("socket", "", 0, { type: this.type.value, family: this.family.value });
+      } catch (err) {
+        if (!err.event || !err.event.sock) this.fail(err.message);
+      }
+      return;
+    }
     const host = this.host.value.trim();
     const port = Number(this.port.value);
     const min = this.kind === "connect" ? 1 : 0;

@@ -45,7 +45,9 @@ export class Timeline {
     this.following = true;
     this.dirty = true;
     this.lastSetTop = -1;
-    this.filter = { sock: "", groups: new Set(["data", "calls", "states", "errors", "relay", "notes"]) };
+    // The kinds shown are the checked boxes (Kernel starts unchecked: its
+    // samples come often); the page's own notes always show.
+    this.filter = { sock: "", groups: new Set(["notes", ...[...document.querySelectorAll('input[name="tl-kind"]:checked')].map((cb) => cb.value)]) };
     this.sockVersion = -1;
 
     this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
@@ -169,8 +171,17 @@ export class Timeline {
     this.invalidate();
   }
 
+  /** Call when the list is shown again (its tab was chosen): it was not laid out while hidden. */
+  shown() {
+    this.lastSetTop = -1;
+    if (this.following) this.scrollY = NaN; // render scrolls to the newest
+    else this.setTop(this.scrollY);
+    this.invalidate();
+  }
+
   onScroll() {
     const s = this.scroller;
+    if (s.clientHeight === 0) return; // hidden behind another tab: not the person scrolling
     this.scrollY = s.scrollTop;
     if (Math.abs(s.scrollTop - this.lastSetTop) < 2) return; // our own scroll
     const atBottom = s.scrollTop + s.clientHeight >= s.scrollHeight - ROW / 2;
@@ -335,7 +346,7 @@ export class Timeline {
     } else if (ev.type === "sent") {
       box.append(h("p", { class: "hint", text: "Sent by another connection; its bytes were not shown to this page." }));
     }
-    const fields = Object.entries(ev).filter(([k]) => !["t", "seq"].includes(k)).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`);
+    const fields = Object.entries(ev).filter(([k]) => !["t", "seq"].includes(k)).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v && typeof v === "object" ? JSON.stringify(v) : v}`);
     box.append(h("pre", { class: "fields", text: fields.join("\n") }));
     return box;
   }
