@@ -71,8 +71,8 @@ func (s *Session) Socket(req Req, a SocketArgs) int {
 func (s *Session) Step(req Req, sock int) {
 	s.log.Append(&Event{Type: TypeCall, Op: "step", Sock: sock, ID: req.ID, Origin: req.Origin})
 	sk, err := s.lookup(sock)
-	if kind := ""; err == nil {
-		if kind = sk.kindNow(); kind == KindTCPProxy || kind == KindUDPProxy {
+	if err == nil {
+		if kind := sk.kindNow(); kind == KindTCPProxy || kind == KindUDPProxy {
 			err = Errorf(CodeBadState, "socket %d is a %s: a proxy has no step mode", sock, kind)
 		}
 	}
