@@ -34,46 +34,72 @@ func Index(d PageData) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\"><title>Socket Playground</title><link rel=\"icon\" type=\"image/svg+xml\" href=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<!doctype html><html lang=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var2 string
-		templ_7745c5c3_Var2, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.AssetPrefix + "/img/icon.svg").ResolveURL(ctx)
+		templ_7745c5c3_Var2, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.Lang).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 19, Col: 79}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 13, Col: 20}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var2)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\"><link rel=\"stylesheet\" href=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\"><title>Socket Playground</title><link rel=\"icon\" type=\"image/svg+xml\" href=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var3 string
-		templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.AssetPrefix + "/css/app.css").ResolveURL(ctx)
+		templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.AssetPrefix + "/img/icon.svg").ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 20, Col: 63}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 19, Col: 79}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\"><script src=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\"><link rel=\"stylesheet\" href=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var4 string
-		templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.AssetPrefix + "/js/theme-init.js").ResolveURL(ctx)
+		templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.AssetPrefix + "/css/app.css").ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 21, Col: 52}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 20, Col: 63}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\"></script>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\"><script src=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var5 string
+		templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.AssetPrefix + "/js/theme-init.js").ResolveURL(ctx)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 21, Col: 52}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var5)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "\"></script><link rel=\"stylesheet\" href=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var6 string
+		templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.AssetPrefix + "/css/learn.css").ResolveURL(ctx)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 22, Col: 65}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -81,325 +107,431 @@ func Index(d PageData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<script type=\"module\" src=\"")
+		templ_7745c5c3_Err = templ.JSONScript("messages", d.Messages).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var5 string
-		templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.AssetPrefix + "/js/app.js").ResolveURL(ctx)
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 23, Col: 59}
-		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var5)
+		templ_7745c5c3_Err = templ.JSONScript("lessons-data", d.Lessons).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\"></script></head><body><a class=\"skip\" href=\"#payload\">Skip to the message box</a><header class=\"top\"><div class=\"brand\"><img src=\"")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		var templ_7745c5c3_Var6 string
-		templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.AssetPrefix + "/img/icon.svg").ResolveURL(ctx)
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 29, Col: 47}
-		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\" alt=\"\" width=\"28\" height=\"28\"><h1>Socket Playground</h1><span class=\"pill\" title=\"How this server runs\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<script type=\"module\" src=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var7 string
-		templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(d.Mode)
+		templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.AssetPrefix + "/js/app.js").ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 31, Col: 61}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 26, Col: 59}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, " mode</span></div><div class=\"top-actions\"><div id=\"conn\" class=\"conn\" data-state=\"connecting\" role=\"status\" aria-live=\"polite\" aria-label=\"Connection to the server\"><span class=\"dot\" aria-hidden=\"true\"></span> <span id=\"conn-text\">Connecting to the server…</span></div><span id=\"conn-retry\" class=\"hint\" hidden></span> <button type=\"button\" id=\"reconnect\" class=\"btn small\" hidden>Reconnect now</button> <button type=\"button\" id=\"theme\" class=\"btn small ghost\">Theme: system</button></div></header><div id=\"banner\" class=\"banner\" role=\"status\" aria-live=\"polite\" aria-label=\"Session news\" hidden><p id=\"banner-text\"></p><button type=\"button\" id=\"banner-close\" class=\"btn small ghost\">Dismiss</button></div><div id=\"announcer\" class=\"sr-only\" aria-live=\"assertive\" aria-atomic=\"true\"></div><main class=\"layout\"><div class=\"col col-sockets\"><section class=\"panel\" aria-labelledby=\"open-h\"><h2 id=\"open-h\">Open a socket</h2>")
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if d.Hosted != nil {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<p class=\"hint hosted-note\">")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var8 string
-			templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(d.Hosted.Reach())
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 53, Col: 53}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</p>")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "\"></script></head><body><a class=\"skip\" href=\"#payload\">Skip to the message box</a><header class=\"top\"><div class=\"brand\"><img src=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<form id=\"open-form\" class=\"open-form\" novalidate><fieldset class=\"kinds\"><legend>Kind</legend> <label><input type=\"radio\" name=\"kind\" value=\"connect\" checked> TCP client</label> <label><input type=\"radio\" name=\"kind\" value=\"listen\"> TCP server</label> <label><input type=\"radio\" name=\"kind\" value=\"bind\"> UDP socket</label> <label><input type=\"radio\" name=\"kind\" value=\"proxy\"> Bad-network proxy</label> <label><input type=\"radio\" name=\"kind\" value=\"socket\"> Step by step: socket()</label></fieldset><div id=\"proxy-fields\" class=\"fields proxy-fields\" hidden><label class=\"field\"><span>Protocol</span> <select id=\"open-proto\" name=\"proto\"><option value=\"tcp\">TCP</option> <option value=\"udp\">UDP</option></select></label> <label class=\"field\"><span>Target host</span> <input id=\"open-target-host\" name=\"target_host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port\"><span>Target port</span> <input id=\"open-target-port\" name=\"target_port\" type=\"number\" min=\"1\" max=\"65535\" value=\"")
+		var templ_7745c5c3_Var8 string
+		templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.AssetPrefix + "/img/icon.svg").ResolveURL(ctx)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 32, Col: 47}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var8)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "\" alt=\"\" width=\"28\" height=\"28\"><h1>Socket Playground</h1><span class=\"pill\" title=\"How this server runs\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var9 string
-		templ_7745c5c3_Var9, templ_7745c5c3_Err = templruntime.NewAttributeExpression(defaultConnectPort(d)).Resolve(ctx)
+		templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(d.Mode)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 78, Col: 120}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 34, Col: 61}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var9)
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\"></label></div><div class=\"fields\"><label class=\"field step-field\" hidden><span>Type</span> <select id=\"open-type\" name=\"type\"><option value=\"stream\">SOCK_STREAM (TCP)</option> <option value=\"dgram\">SOCK_DGRAM (UDP)</option></select></label> <label class=\"field step-field\" hidden><span>Family</span> <select id=\"open-family\" name=\"family\"><option value=\"ip4\">AF_INET (IPv4)</option> <option value=\"ip6\">AF_INET6 (IPv6)</option></select></label> <label class=\"field addr-field\"><span id=\"open-host-label\">Host</span> <input id=\"open-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\" required></label> <label class=\"field port addr-field\"><span id=\"open-port-label\">Port</span> <input id=\"open-port\" name=\"port\" type=\"number\" min=\"0\" max=\"65535\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, " mode</span></div><div class=\"top-actions\"><div id=\"conn\" class=\"conn\" data-state=\"connecting\" role=\"status\" aria-live=\"polite\" aria-label=\"Connection to the server\"><span class=\"dot\" aria-hidden=\"true\"></span> <span id=\"conn-text\">Connecting to the server…</span></div><span id=\"conn-retry\" class=\"hint\" hidden></span> <button type=\"button\" id=\"reconnect\" class=\"btn small\" hidden>Reconnect now</button> <button type=\"button\" id=\"theme\" class=\"btn small ghost\">Theme: system</button> <label class=\"lang-switch\"><span class=\"sr-only\" data-i18n=\"lang.label\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var10 string
-		templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(defaultConnectPort(d)).Resolve(ctx)
+		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(d.T("lang.label"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 102, Col: 106}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 45, Col: 70}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "\" required></label> <button type=\"submit\" id=\"open-submit\" class=\"btn primary\">Connect</button></div><p id=\"open-hint\" class=\"hint\">Connects to the TCP echo service, which sends back every byte.</p><p id=\"open-error\" class=\"error-text\" hidden></p></form></section><details class=\"panel services-panel\" open><summary><h2 id=\"services-h\">Built-in services</h2><span class=\"hint\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</span> <select id=\"lang\" data-i18n-attr=\"title:lang.label\" title=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var11 string
-		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(serviceCount(d.Services))
+		templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.T("lang.label")).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 111, Col: 102}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 46, Col: 83}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var11)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</span></summary> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		for _, l := range d.Langs {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<option value=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var12 string
+			templ_7745c5c3_Var12, templ_7745c5c3_Err = templruntime.NewAttributeExpression(l.Code).Resolve(ctx)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 48, Col: 30}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var12)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" lang=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var13 string
+			templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression(l.Code).Resolve(ctx)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 48, Col: 46}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var13)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if l.Code == d.Lang {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, " selected")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, ">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var14 string
+			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(l.Name)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 48, Col: 88}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</option>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</select></label></div></header><div id=\"banner\" class=\"banner\" role=\"status\" aria-live=\"polite\" aria-label=\"Session news\" hidden><p id=\"banner-text\"></p><button type=\"button\" id=\"banner-close\" class=\"btn small ghost\">Dismiss</button></div><div id=\"announcer\" class=\"sr-only\" aria-live=\"assertive\" aria-atomic=\"true\"></div><main class=\"layout\"><div id=\"learn\" class=\"col col-learn\" data-i18n-attr=\"aria-label:learn.title\" aria-label=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var15 string
+		templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d.T("learn.title")).Resolve(ctx)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 60, Col: 113}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var15)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "\"></div><div class=\"col col-sockets\"><section class=\"panel\" aria-labelledby=\"open-h\"><h2 id=\"open-h\">Open a socket</h2>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		if d.Hosted != nil {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<p class=\"hint hosted-note\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var16 string
+			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(d.Hosted.Reach())
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 65, Col: 53}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</p>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<form id=\"open-form\" class=\"open-form\" novalidate><fieldset class=\"kinds\"><legend>Kind</legend> <label><input type=\"radio\" name=\"kind\" value=\"connect\" checked> TCP client</label> <label><input type=\"radio\" name=\"kind\" value=\"listen\"> TCP server</label> <label><input type=\"radio\" name=\"kind\" value=\"bind\"> UDP socket</label> <label><input type=\"radio\" name=\"kind\" value=\"proxy\"> Bad-network proxy</label> <label><input type=\"radio\" name=\"kind\" value=\"socket\"> Step by step: socket()</label></fieldset><div id=\"proxy-fields\" class=\"fields proxy-fields\" hidden><label class=\"field\"><span>Protocol</span> <select id=\"open-proto\" name=\"proto\"><option value=\"tcp\">TCP</option> <option value=\"udp\">UDP</option></select></label> <label class=\"field\"><span>Target host</span> <input id=\"open-target-host\" name=\"target_host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port\"><span>Target port</span> <input id=\"open-target-port\" name=\"target_port\" type=\"number\" min=\"1\" max=\"65535\" value=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var17 string
+		templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(defaultConnectPort(d)).Resolve(ctx)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 90, Col: 120}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var17)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "\"></label></div><div class=\"fields\"><label class=\"field step-field\" hidden><span>Type</span> <select id=\"open-type\" name=\"type\"><option value=\"stream\">SOCK_STREAM (TCP)</option> <option value=\"dgram\">SOCK_DGRAM (UDP)</option></select></label> <label class=\"field step-field\" hidden><span>Family</span> <select id=\"open-family\" name=\"family\"><option value=\"ip4\">AF_INET (IPv4)</option> <option value=\"ip6\">AF_INET6 (IPv6)</option></select></label> <label class=\"field addr-field\"><span id=\"open-host-label\">Host</span> <input id=\"open-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\" required></label> <label class=\"field port addr-field\"><span id=\"open-port-label\">Port</span> <input id=\"open-port\" name=\"port\" type=\"number\" min=\"0\" max=\"65535\" value=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var18 string
+		templ_7745c5c3_Var18, templ_7745c5c3_Err = templruntime.NewAttributeExpression(defaultConnectPort(d)).Resolve(ctx)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 114, Col: 106}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var18)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "\" required></label> <button type=\"submit\" id=\"open-submit\" class=\"btn primary\">Connect</button></div><p id=\"open-hint\" class=\"hint\">Connects to the TCP echo service, which sends back every byte.</p><p id=\"open-error\" class=\"error-text\" hidden></p></form></section><details class=\"panel services-panel\" open><summary><h2 id=\"services-h\">Built-in services</h2><span class=\"hint\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var19 string
+		templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(serviceCount(d.Services))
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 123, Col: 102}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</span></summary> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		if len(d.Services) == 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<p class=\"hint\">No built-in services are running (they were turned off with <code>-no-services</code>).</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<p class=\"hint\">No built-in services are running (they were turned off with <code>-no-services</code>).</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "<ul class=\"services\" id=\"services\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<ul class=\"services\" id=\"services\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			for _, g := range groupServices(d.Services) {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<li class=\"service\"><div class=\"service-head\"><span class=\"service-name\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "<li class=\"service\"><div class=\"service-head\"><span class=\"service-name\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				var templ_7745c5c3_Var12 string
-				templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(g.Name)
+				var templ_7745c5c3_Var20 string
+				templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(g.Name)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 119, Col: 46}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 131, Col: 46}
 				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</span> <code>")
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var20))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				var templ_7745c5c3_Var13 string
-				templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(g.Addr)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 120, Col: 25}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</span> <code>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</code></div><p class=\"hint service-about\" title=\"")
+				var templ_7745c5c3_Var21 string
+				templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(g.Addr)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 132, Col: 25}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				var templ_7745c5c3_Var14 string
-				templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(g.About).Resolve(ctx)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 122, Col: 55}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</code></div><p class=\"hint service-about\" title=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "\">")
+				var templ_7745c5c3_Var22 string
+				templ_7745c5c3_Var22, templ_7745c5c3_Err = templruntime.NewAttributeExpression(g.About).Resolve(ctx)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 134, Col: 55}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var22)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				var templ_7745c5c3_Var15 string
-				templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(g.About)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 122, Col: 67}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</p><div class=\"service-buttons\">")
+				var templ_7745c5c3_Var23 string
+				templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(g.About)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 134, Col: 67}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</p><div class=\"service-buttons\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				for _, s := range g.Items {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<button type=\"button\" class=\"btn small\" data-service-name=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<button type=\"button\" class=\"btn small\" data-service-name=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var16 string
-					templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Name).Resolve(ctx)
+					var templ_7745c5c3_Var24 string
+					templ_7745c5c3_Var24, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Name).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 128, Col: 39}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 140, Col: 39}
 					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var16)
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\" data-service-proto=\"")
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var24)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var17 string
-					templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Proto).Resolve(ctx)
-					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 129, Col: 41}
-					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var17)
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "\" data-service-proto=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "\" data-service-addr=\"")
+					var templ_7745c5c3_Var25 string
+					templ_7745c5c3_Var25, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Proto).Resolve(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 141, Col: 41}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var25)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var18 string
-					templ_7745c5c3_Var18, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Addr).Resolve(ctx)
-					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 130, Col: 39}
-					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var18)
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "\" data-service-addr=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "\" aria-label=\"")
+					var templ_7745c5c3_Var26 string
+					templ_7745c5c3_Var26, templ_7745c5c3_Err = templruntime.NewAttributeExpression(s.Addr).Resolve(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 142, Col: 39}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var26)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var19 string
-					templ_7745c5c3_Var19, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Name + " " + serviceButton(s) + " " + s.Addr).Resolve(ctx)
-					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 131, Col: 97}
-					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var19)
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "\" aria-label=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" title=\"")
+					var templ_7745c5c3_Var27 string
+					templ_7745c5c3_Var27, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Name + " " + serviceButton(s) + " " + s.Addr).Resolve(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 143, Col: 97}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var27)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var20 string
-					templ_7745c5c3_Var20, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Addr).Resolve(ctx)
-					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 132, Col: 52}
-					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var20)
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "\" title=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "\">")
+					var templ_7745c5c3_Var28 string
+					templ_7745c5c3_Var28, templ_7745c5c3_Err = templruntime.NewAttributeExpression(serviceAction(s) + " " + s.Addr).Resolve(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 144, Col: 52}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var28)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var21 string
-					templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(serviceButton(s))
-					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 133, Col: 31}
-					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "\">")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</button>")
+					var templ_7745c5c3_Var29 string
+					templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(serviceButton(s))
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 145, Col: 31}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "</button>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</div></li>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "</div></li>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</ul>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "</ul>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</details><section class=\"panel sockets\" aria-labelledby=\"sockets-h\"><div class=\"panel-head\"><h2 id=\"sockets-h\">Sockets</h2><button type=\"button\" id=\"clear-closed\" class=\"btn small ghost\" disabled>Remove closed</button></div><p id=\"cards-empty\" class=\"hint empty\">No sockets yet. Open one above, or connect to a built-in service.</p><div id=\"cards\" class=\"cards\"></div></section></div><div class=\"col col-traffic\"><section class=\"panel timeline\" aria-labelledby=\"timeline-h\"><div class=\"panel-head\"><h2 id=\"timeline-h\" class=\"sr-only\">Traffic and Python</h2><div id=\"views\" class=\"tabs\" role=\"tablist\" aria-label=\"Views\"><button type=\"button\" role=\"tab\" id=\"tab-traffic\" aria-selected=\"true\" aria-controls=\"traffic-view\">Traffic</button> <button type=\"button\" role=\"tab\" id=\"tab-python\" aria-selected=\"false\" aria-controls=\"python-view\" tabindex=\"-1\">Python</button></div><span id=\"tl-count\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Event count\">0 events</span></div><div id=\"traffic-view\" class=\"tab-panel\" role=\"tabpanel\" aria-labelledby=\"tab-traffic\"><div class=\"tl-toolbar\" role=\"group\" aria-label=\"Traffic view\"><label class=\"field inline\"><span>Socket</span> <select id=\"tl-sock\"><option value=\"\">All sockets</option></select></label><fieldset class=\"tl-kinds\"><legend class=\"sr-only\">Show</legend> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"data\" checked> Data</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"calls\" checked> Calls</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"states\" checked> States</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"errors\" checked> Errors</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"relay\" checked> Relay</label> <label title=\"What the kernel says about each TCP socket: its state, queues and round-trip time. Often.\"><input type=\"checkbox\" name=\"tl-kind\" value=\"kernel\"> Kernel</label></fieldset><div class=\"tl-buttons\"><button type=\"button\" id=\"tl-follow\" class=\"btn small\" aria-pressed=\"true\">Pause</button> <button type=\"button\" id=\"tl-copy-text\" class=\"btn small ghost\">Copy as text</button> <button type=\"button\" id=\"tl-copy-hex\" class=\"btn small ghost\">Copy as hex</button> <button type=\"button\" id=\"tl-clear\" class=\"btn small ghost\">Clear</button></div></div><div class=\"tl-head\" aria-hidden=\"true\"><span>Time</span><span>Socket</span><span></span><span>Event</span><span class=\"num\">Bytes</span><span>Payload or detail</span></div><div id=\"tl-scroll\" class=\"tl-scroll\" tabindex=\"-1\"><p id=\"tl-empty\" class=\"hint tl-empty\">Every call, byte, state change and error of your sockets appears here, live.</p><div id=\"tl-list\" class=\"tl-list\" role=\"list\" aria-label=\"Events\"></div></div><div class=\"tl-foot\"><span id=\"tl-dropped\" class=\"hint\"></span> <button type=\"button\" id=\"tl-jump\" class=\"btn small\" hidden>Jump to latest</button></div></div><div id=\"python-view\" class=\"tab-panel py-view\" role=\"tabpanel\" aria-labelledby=\"tab-python\" hidden><div class=\"py-toolbar\"><p class=\"hint\">Every call you made, as Python's <code>socket</code> module would make it, with what it returned. What live mode did by itself is a comment.</p><span id=\"py-count\" class=\"hint\"></span> <button type=\"button\" id=\"py-copy\" class=\"btn small\">Copy script</button></div><pre id=\"py-code\" class=\"py-code\" tabindex=\"0\" role=\"region\" aria-label=\"Python script\">import socket</pre></div></section><section class=\"panel composer\" aria-labelledby=\"composer-h\"><h2 id=\"composer-h\" class=\"sr-only\">Send</h2><form id=\"composer\" novalidate><div class=\"composer-row\"><label class=\"field grow\"><span>From socket</span> <select id=\"send-sock\" name=\"sock\" disabled><option value=\"\">No socket can send yet</option></select></label> <label class=\"field udp-only\" hidden><span>To host</span> <input id=\"send-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port udp-only\" hidden><span>To port</span> <input id=\"send-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\"></label><fieldset class=\"formats\"><legend>Format</legend> <label><input type=\"radio\" name=\"format\" value=\"text\" checked> Text</label> <label><input type=\"radio\" name=\"format\" value=\"hex\"> Hex</label> <label><input type=\"radio\" name=\"format\" value=\"escaped\"> Text with escapes</label></fieldset><label class=\"field\"><span>Line ending</span> <select id=\"send-eol\" name=\"eol\"><option value=\"\">None</option> <option value=\"lf\">\\n (LF)</option> <option value=\"crlf\">\\r\\n (CRLF)</option></select></label></div><div class=\"message-row\"><label class=\"field grow\"><span>Message</span> <textarea id=\"payload\" name=\"payload\" rows=\"2\" spellcheck=\"false\" autocomplete=\"off\" aria-describedby=\"preview payload-help\"></textarea></label><div class=\"send-side\"><div class=\"repeat\"><label class=\"field small-num\"><span>Repeat</span> <input id=\"send-count\" name=\"count\" type=\"number\" min=\"1\" max=\"100000\" value=\"1\"></label> <label class=\"field small-num\"><span>Every (ms)</span> <input id=\"send-every\" name=\"every\" type=\"number\" min=\"0\" max=\"3600000\" value=\"1000\"></label></div><div class=\"send-buttons\"><button type=\"button\" id=\"send-stop\" class=\"btn\" hidden>Stop</button> <button type=\"submit\" id=\"send-submit\" class=\"btn primary\" disabled>Send</button></div></div></div><div class=\"preview-row\"><output id=\"preview\" class=\"preview\" for=\"payload\" aria-live=\"off\" aria-label=\"Bytes to send\">0 bytes</output> <span id=\"send-progress\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Send progress\"></span></div><p id=\"payload-help\" class=\"hint\">Enter sends · Shift+Enter: new line · ↑ ↓: earlier messages · escapes: \\r \\n \\t \\0 \\\\ \\xNN</p></form></section></div></main><footer class=\"foot\"><p>Version ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</details><section class=\"panel sockets\" aria-labelledby=\"sockets-h\"><div class=\"panel-head\"><h2 id=\"sockets-h\">Sockets</h2><button type=\"button\" id=\"clear-closed\" class=\"btn small ghost\" disabled>Remove closed</button></div><p id=\"cards-empty\" class=\"hint empty\">No sockets yet. Open one above, or connect to a built-in service.</p><div id=\"cards\" class=\"cards\"></div></section></div><div class=\"col col-traffic\"><section class=\"panel timeline\" aria-labelledby=\"timeline-h\"><div class=\"panel-head\"><h2 id=\"timeline-h\" class=\"sr-only\">Traffic and Python</h2><div id=\"views\" class=\"tabs\" role=\"tablist\" aria-label=\"Views\"><button type=\"button\" role=\"tab\" id=\"tab-traffic\" aria-selected=\"true\" aria-controls=\"traffic-view\">Traffic</button> <button type=\"button\" role=\"tab\" id=\"tab-python\" aria-selected=\"false\" aria-controls=\"python-view\" tabindex=\"-1\">Python</button></div><span id=\"tl-count\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Event count\">0 events</span></div><div id=\"traffic-view\" class=\"tab-panel\" role=\"tabpanel\" aria-labelledby=\"tab-traffic\"><div class=\"tl-toolbar\" role=\"group\" aria-label=\"Traffic view\"><label class=\"field inline\"><span>Socket</span> <select id=\"tl-sock\"><option value=\"\">All sockets</option></select></label><fieldset class=\"tl-kinds\"><legend class=\"sr-only\">Show</legend> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"data\" checked> Data</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"calls\" checked> Calls</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"states\" checked> States</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"errors\" checked> Errors</label> <label><input type=\"checkbox\" name=\"tl-kind\" value=\"relay\" checked> Relay</label> <label title=\"What the kernel says about each TCP socket: its state, queues and round-trip time. Often.\"><input type=\"checkbox\" name=\"tl-kind\" value=\"kernel\"> Kernel</label></fieldset><div class=\"tl-buttons\"><button type=\"button\" id=\"tl-follow\" class=\"btn small\" aria-pressed=\"true\">Pause</button> <button type=\"button\" id=\"tl-copy-text\" class=\"btn small ghost\">Copy as text</button> <button type=\"button\" id=\"tl-copy-hex\" class=\"btn small ghost\">Copy as hex</button> <button type=\"button\" id=\"tl-clear\" class=\"btn small ghost\">Clear</button></div></div><div class=\"tl-head\" aria-hidden=\"true\"><span>Time</span><span>Socket</span><span></span><span>Event</span><span class=\"num\">Bytes</span><span>Payload or detail</span></div><div id=\"tl-scroll\" class=\"tl-scroll\" tabindex=\"-1\"><p id=\"tl-empty\" class=\"hint tl-empty\">Every call, byte, state change and error of your sockets appears here, live.</p><div id=\"tl-list\" class=\"tl-list\" role=\"list\" aria-label=\"Events\"></div></div><div class=\"tl-foot\"><span id=\"tl-dropped\" class=\"hint\"></span> <button type=\"button\" id=\"tl-jump\" class=\"btn small\" hidden>Jump to latest</button></div></div><div id=\"python-view\" class=\"tab-panel py-view\" role=\"tabpanel\" aria-labelledby=\"tab-python\" hidden><div class=\"py-toolbar\"><p class=\"hint\">Every call you made, as Python's <code>socket</code> module would make it, with what it returned. What live mode did by itself is a comment.</p><span id=\"py-count\" class=\"hint\"></span> <button type=\"button\" id=\"py-copy\" class=\"btn small\">Copy script</button></div><pre id=\"py-code\" class=\"py-code\" tabindex=\"0\" role=\"region\" aria-label=\"Python script\">import socket</pre></div></section><section class=\"panel composer\" aria-labelledby=\"composer-h\"><h2 id=\"composer-h\" class=\"sr-only\">Send</h2><form id=\"composer\" novalidate><div class=\"composer-row\"><label class=\"field grow\"><span>From socket</span> <select id=\"send-sock\" name=\"sock\" disabled><option value=\"\">No socket can send yet</option></select></label> <label class=\"field udp-only\" hidden><span>To host</span> <input id=\"send-host\" name=\"host\" type=\"text\" value=\"127.0.0.1\" autocomplete=\"off\" spellcheck=\"false\"></label> <label class=\"field port udp-only\" hidden><span>To port</span> <input id=\"send-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\"></label><fieldset class=\"formats\"><legend>Format</legend> <label><input type=\"radio\" name=\"format\" value=\"text\" checked> Text</label> <label><input type=\"radio\" name=\"format\" value=\"hex\"> Hex</label> <label><input type=\"radio\" name=\"format\" value=\"escaped\"> Text with escapes</label></fieldset><label class=\"field\"><span>Line ending</span> <select id=\"send-eol\" name=\"eol\"><option value=\"\">None</option> <option value=\"lf\">\\n (LF)</option> <option value=\"crlf\">\\r\\n (CRLF)</option></select></label></div><div class=\"message-row\"><label class=\"field grow\"><span>Message</span> <textarea id=\"payload\" name=\"payload\" rows=\"2\" spellcheck=\"false\" autocomplete=\"off\" aria-describedby=\"preview payload-help\"></textarea></label><div class=\"send-side\"><div class=\"repeat\"><label class=\"field small-num\"><span>Repeat</span> <input id=\"send-count\" name=\"count\" type=\"number\" min=\"1\" max=\"100000\" value=\"1\"></label> <label class=\"field small-num\"><span>Every (ms)</span> <input id=\"send-every\" name=\"every\" type=\"number\" min=\"0\" max=\"3600000\" value=\"1000\"></label></div><div class=\"send-buttons\"><button type=\"button\" id=\"send-stop\" class=\"btn\" hidden>Stop</button> <button type=\"submit\" id=\"send-submit\" class=\"btn primary\" disabled>Send</button></div></div></div><div class=\"preview-row\"><output id=\"preview\" class=\"preview\" for=\"payload\" aria-live=\"off\" aria-label=\"Bytes to send\">0 bytes</output> <span id=\"send-progress\" class=\"hint\" role=\"status\" aria-live=\"off\" aria-label=\"Send progress\"></span></div><p id=\"payload-help\" class=\"hint\">Enter sends · Shift+Enter: new line · ↑ ↓: earlier messages · escapes: \\r \\n \\t \\0 \\\\ \\xNN</p></form></section></div></main><footer class=\"foot\"><p>Version ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var22 string
-		templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(d.Version)
+		var templ_7745c5c3_Var30 string
+		templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs(d.Version)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 271, Col: 24}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 283, Col: 24}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var22))
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, " · protocol <code>")
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var23 string
-		templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Protocol)
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 271, Col: 64}
-		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, " · protocol <code>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</code> over <code>")
+		var templ_7745c5c3_Var31 string
+		templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Protocol)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 283, Col: 64}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var24 string
-		templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.WebSocketPath)
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 271, Col: 109}
-		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var24))
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "</code> over <code>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</code> (subprotocol <code>")
+		var templ_7745c5c3_Var32 string
+		templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.WebSocketPath)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 283, Col: 109}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var25 string
-		templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Subprotocol)
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 272, Col: 46}
-		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "</code> (subprotocol <code>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "</code>) · every socket is real and lives on this server's host.</p></footer></body></html>")
+		var templ_7745c5c3_Var33 string
+		templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs(d.Config.Subprotocol)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `index.templ`, Line: 284, Col: 46}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var33))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "</code>) · every socket is real and lives on this server's host.</p></footer></body></html>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -22,6 +22,31 @@ type PageData struct {
 	Services    []Service // the built-in services
 	Config      PageConfig
 	Hosted      *Hosted // what a hosted server lets people reach; nil in local mode
+
+	// Lang is the page's language ("en" or "ko"), Langs the languages the
+	// switcher offers (code and name in itself), and Messages the catalog
+	// of Lang, which the page's scripts get too.
+	Lang     string
+	Langs    []Lang
+	Messages map[string]string
+	// Lessons is what the page's lesson panel is built from.
+	Lessons any
+}
+
+// Lang is a language the page can be shown in.
+type Lang struct{ Code, Name string }
+
+// T returns the message for key in the page's language: the catalog's
+// text with {name} placeholders replaced by args given as pairs.
+func (d PageData) T(key string, args ...string) string {
+	s, ok := d.Messages[key]
+	if !ok {
+		return key
+	}
+	for i := 0; i+1 < len(args); i += 2 {
+		s = strings.ReplaceAll(s, "{"+args[i]+"}", args[i+1])
+	}
+	return s
 }
 
 // Hosted says what a hosted server's sessions may reach, for the page to

@@ -96,9 +96,20 @@ type Handler struct {
 	base   context.Context // the server's lifetime; cancelling it ends every session
 	nextID atomic.Uint64
 
-	mu     sync.Mutex // guards closed and wg.Add
-	closed bool
-	wg     sync.WaitGroup
+	mu       sync.Mutex // guards closed, wg.Add and sessions
+	closed   bool
+	wg       sync.WaitGroup
+	sessions map[string]*session.Session // live sessions by id
+}
+
+// Session returns the live session with the given id, if there is one.
+// A session's id is an unguessable 128-bit secret its page learns from the
+// hello message: knowing it is what lets a request read the session.
+func (h *Handler) Session(id string) (*session.Session, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.sessions[id]
+	return s, ok
 }
 
 // NewHandler returns a Handler whose sessions end when base is cancelled.
@@ -171,7 +182,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	cn := &conn{h: h, ws: c, sess: sess, id: h.nextID.Add(1), log: log}
 	h.opts.Metrics.SessionStarted(cn, sess.Log().Pending)
+	h.mu.Lock()
+	if h.sessions == nil {
+		h.sessions = map[string]*session.Session{}
+	}
+	h.sessions[sess.ID()] = sess
+	h.mu.Unlock()
 	err = cn.run()
+	h.mu.Lock()
+	delete(h.sessions, sess.ID())
+	h.mu.Unlock()
 	h.opts.Metrics.SessionEnded(cn)
 	log.Info("session ended", "reason", err)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/socketplayground/playground/internal/bridge"
+	"github.com/socketplayground/playground/internal/learn"
 	"github.com/socketplayground/playground/static"
 	"github.com/socketplayground/playground/web"
 )
@@ -92,6 +93,9 @@ func (s *server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		Config: web.PageConfig{WebSocketPath: wsPath, Subprotocol: bridge.Subprotocol, Protocol: bridge.Protocol,
 			Token: s.tokens.token(cookie)},
 	}
+	d.Lang = pageLang(r)
+	d.Langs = pageLangs()
+	d.Messages = learn.Messages(d.Lang)
 	if s.cfg.Mode == ModeHosted {
 		first, last := s.policy.Pool()
 		h := &web.Hosted{PoolFirst: int(first), PoolLast: int(last)}

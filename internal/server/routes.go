@@ -20,6 +20,7 @@ func (s *server) routes() http.Handler {
 		r.Use(s.allowedHost, middleware.GetHead, securityHeaders)
 		r.Get("/", s.handleIndex)
 		r.Get("/token", s.handleToken)
+		r.Get("/i18n/{file}", handleMessages)
 		if s.cfg.MetricsAddr == "" && s.cfg.Mode != ModeHosted {
 			r.Method(http.MethodGet, "/metrics", s.metrics.Handler())
 		}

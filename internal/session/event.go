@@ -35,6 +35,12 @@ const (
 	// state and numbers (TCP), sampled while they change, and after the
 	// session closed the socket, while the kernel still holds it.
 	TypeKernel Type = "kernel"
+	// TypeLesson records a guided lesson being started or stopped, and the
+	// progress its check sees in the events since it started (Lesson).
+	TypeLesson Type = "lesson"
+	// TypeAnswer records a learner's answer to a lesson's question, for the
+	// lesson's check to judge.
+	TypeAnswer Type = "answer"
 )
 
 // Socket kinds, as reported in Event.Kind.
@@ -110,6 +116,8 @@ type Event struct {
 	Dir    string `json:"dir,omitempty"`    // relay: "to-target" or "to-client"
 	Delay  int64  `json:"delay_us,omitempty"`
 
+	Lesson *Lesson `json:"lesson,omitempty"` // lesson, answer
+
 	Code    Code   `json:"code,omitempty"`
 	Errno   string `json:"errno,omitempty"`
 	Message string `json:"message,omitempty"`
@@ -125,6 +133,25 @@ type Event struct {
 	cum int64 // payload bytes in the log up to and including this event
 }
 
+// Lesson is what a lesson or answer event says.
+type Lesson struct {
+	ID     string `json:"id"`               // the lesson's name, e.g. "endpoint"
+	Action string `json:"action,omitempty"` // lesson: start, progress or stop
+	Step   int    `json:"step,omitempty"`   // answer: the step answered, from 1
+	Answer string `json:"answer,omitempty"` // answer: what the learner said
+
+	// Steps says, for a progress event, which steps are done and the event
+	// that did each; Passed says every step is.
+	Steps  []LessonStep `json:"steps,omitempty"`
+	Passed bool         `json:"passed,omitempty"`
+}
+
+// LessonStep is one step's progress: done, and by which event.
+type LessonStep struct {
+	Done bool   `json:"done"`
+	Seq  uint64 `json:"seq,omitempty"`
+}
+
 // Time returns the event's timestamp.
 func (e *Event) Time() time.Time { return time.UnixMicro(e.T) }
 
@@ -135,6 +162,9 @@ func (e *Event) size() int64 {
 	n := eventOverhead + int64(cap(e.Data))
 	if e.TCP != nil {
 		n += int64(unsafe.Sizeof(TCPStats{}))
+	}
+	if e.Lesson != nil {
+		n += int64(unsafe.Sizeof(Lesson{})) + int64(len(e.Lesson.Answer)) + 16*int64(len(e.Lesson.Steps))
 	}
 	for _, s := range [...]string{e.ID, e.Host, e.Addr, e.Local, e.Remote, e.Peer, e.Reason, e.Message, e.Target} {
 		n += int64(len(s))

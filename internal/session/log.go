@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -163,6 +164,18 @@ func (l *Log) WaitRoom(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// Snapshot returns the retained events from seq from on (all of them when
+// from is older than the first retained event), oldest first.
+func (l *Log) Snapshot(from uint64) []*Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	from = max(from, l.first)
+	if from >= l.next {
+		return nil
+	}
+	return slices.Clone(l.events[l.head+int(from-l.first):])
 }
 
 // Bounds reports the first retained and the next sequence number.

@@ -10,7 +10,10 @@ import { Store } from "./store.js";
 import { Cards } from "./ui/cards.js";
 import { Composer } from "./ui/composer.js";
 import { Opener } from "./ui/opener.js";
-import { PythonView, Tabs } from "./ui/python.js";
+import { PythonView } from "./ui/python.js";
+import { Tabs } from "./ui/tabs.js";
+import { Learn } from "./ui/learn.js";
+import { setLang } from "./i18n.js";
 import { Status } from "./ui/status.js";
 import { themeToggle } from "./ui/theme.js";
 import { Timeline } from "./ui/timeline.js";
@@ -109,6 +112,12 @@ const actions = {
 };
 
 const cards = new Cards(store, actions);
+// The learning column (concepts, lessons, error cards) sees every event and
+// makes lesson requests through the same connection.
+const learn = new Learn($("learn"), { store, request, announce, timeline, actions: () => actions, schedule: () => schedule() });
+$("lang").addEventListener("change", (e) => {
+  setLang(e.target.value).catch((err) => announce(err.message));
+});
 const composer = new Composer(store, (s, bytes, dest) => onSocket(s, dest ? { op: "sendto", host: dest.host, port: dest.port } : { op: "send" }, bytes), announce);
 new Opener(async (op, host, port, extra) => {
   const s = await open(op, host, port, extra);
@@ -166,6 +175,7 @@ function frame() {
   if (!document.hidden) {
     timeline.render();
     pythonView.render();
+    learn.render();
   }
   if (head < queue.length || store.dirty.size > 0) schedule();
 }
@@ -176,6 +186,7 @@ function drain(deadline) {
     const entry = store.apply(queue[i], queue[i + 1]);
     timeline.add(entry);
     python.apply(entry.ev, entry.bytes);
+    learn.apply(entry);
     if (entry.ev.type === "error") announce(entry.sock ? `Socket ${entry.sock}: ${entry.ev.message}` : entry.ev.message);
     else if (entry.ev.type === "blocked") announce(`Socket ${entry.sock}: ${entry.ev.op}() is blocked, waiting in the kernel`);
     if ((i & 127) === 0 && performance.now() > deadline) {
@@ -229,6 +240,7 @@ const conn = new Connection(wsURL, config.subprotocol, {
     const again = store.epoch > 0;
     store.newSession(hello);
     store.limits = hello.limits;
+    learn.newSession(hello);
     if (again) {
       python.newSession(hello.session.slice(0, 8));
       status.tell(`Reconnected: this is a new session (${hello.session.slice(0, 8)}). Sockets start again from 1; the earlier ones stay below, marked as closed.`);
