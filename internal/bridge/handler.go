@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/socketplayground/playground/internal/learn"
 	"github.com/socketplayground/playground/internal/metrics"
 	"github.com/socketplayground/playground/internal/session"
 )
@@ -480,6 +481,10 @@ func (c *conn) handle(binaryMsg bool, msg []byte) {
 		s.ProxySet(req, r.Sock, r.Knobs)
 	case "proxy_reset":
 		s.ProxyReset(req, r.Sock)
+	case "lesson":
+		s.StartLesson(req, r.Lesson)
+	case "answer":
+		s.Answer(req, r.Lesson, r.Step, r.Answer)
 	}
 }
 
@@ -489,6 +494,16 @@ func (c *conn) writeLoop(ctx context.Context) error {
 	log := c.sess.Log()
 	batch := make([]*session.Event, 64)
 	next, _ := log.Bounds()
+	// The lesson tracker runs the current lesson's check on the events as
+	// they go out, and records its progress in the log (learn.Tracker).
+	lessons := learn.NewTracker(func(before uint64) []*session.Event {
+		evs := log.Snapshot(0)
+		n := 0
+		for n < len(evs) && evs[n].Seq < before {
+			n++
+		}
+		return evs[:n]
+	})
 	buf := encBufs.Get().(*bytes.Buffer)
 	defer encBufs.Put(buf)
 	for {
@@ -500,6 +515,9 @@ func (c *conn) writeLoop(ctx context.Context) error {
 			return err
 		}
 		next = evs[len(evs)-1].Seq + 1
+		if p := lessons.Observe(evs); p != nil {
+			c.sess.LessonProgress(p)
+		}
 		log.Delivered(next - 1)
 		if buf.Cap() > maxPooledBuf {
 			buf = new(bytes.Buffer) // do not keep a rare huge event's buffer

@@ -63,6 +63,19 @@ type Ev struct {
 		Closed  bool   `json:"closed"`
 	} `json:"tcp"`
 
+	// lessons
+	Lesson *struct {
+		ID     string `json:"id"`
+		Action string `json:"action"`
+		Step   int    `json:"step"`
+		Answer string `json:"answer"`
+		Steps  []struct {
+			Done bool   `json:"done"`
+			Seq  uint64 `json:"seq"`
+		} `json:"steps"`
+		Passed bool `json:"passed"`
+	} `json:"lesson"`
+
 	// proxies
 	Conn   int             `json:"conn"`
 	Relay  string          `json:"relay"`

@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/socketplayground/playground/internal/learn"
 	"github.com/socketplayground/playground/internal/session"
 )
 
@@ -39,6 +41,11 @@ type Request struct {
 	// HasTimeout tells settimeout's timeout_ms (Timeout, 0 for
 	// non-blocking) from its absence (blocking).
 	HasTimeout bool
+
+	// Lessons (protocol.md §4.15).
+	Lesson string // lesson, answer: the lesson's id ("" stops the lesson)
+	Step   int    // answer: the step answered, from 1
+	Answer string // answer: what the learner said
 }
 
 // RequestError is why a message is not a valid request, with whatever of
@@ -78,6 +85,10 @@ type wire struct {
 	Value   *int64  `json:"value"`
 	Backlog *int64  `json:"backlog"`
 	N       *int64  `json:"n"`
+
+	Lesson *string `json:"lesson"`
+	Step   *int64  `json:"step"`
+	Answer *string `json:"answer"`
 }
 
 // fields lists, per operation, the fields it needs and the ones it may have.
@@ -102,6 +113,9 @@ var ops = map[string]struct{ need, may []string }{
 	"recvfrom":   {need: []string{"sock", "n"}},
 	"cancel":     {need: []string{"sock"}},
 	"step":       {need: []string{"sock"}},
+
+	"lesson": {need: []string{"lesson"}},
+	"answer": {need: []string{"lesson", "step", "answer"}},
 }
 
 // stepOps are the step-mode forms of operations that live mode also has:
@@ -113,7 +127,7 @@ var stepOps = map[string]struct{ need, may []string }{
 }
 
 // fieldOrder is the order fields are checked in, so errors are repeatable.
-var fieldOrder = []string{"sock", "type", "proto", "host", "port", "target_host", "target_port", "family", "timeout_ms", "how", "now", "knobs", "option", "value", "backlog", "n", "data"}
+var fieldOrder = []string{"sock", "type", "proto", "host", "port", "target_host", "target_port", "family", "timeout_ms", "how", "now", "knobs", "option", "value", "backlog", "n", "lesson", "step", "answer", "data"}
 
 // MaxTimeout is the longest connect timeout a request may ask for.
 const MaxTimeout = 2 * time.Minute
@@ -181,6 +195,7 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 		"timeout_ms": w.Timeout != nil, "how": w.How != nil, "now": w.Now != nil, "data": w.Data != nil || hasPayload,
 		"proto": w.Proto != nil, "target_host": w.TargetHost != nil, "target_port": w.TargetPort != nil, "knobs": w.Knobs != nil,
 		"type": w.Type != nil, "option": w.Option != nil, "value": w.Value != nil, "backlog": w.Backlog != nil, "n": w.N != nil,
+		"lesson": w.Lesson != nil, "step": w.Step != nil, "answer": w.Answer != nil,
 	}
 	for _, f := range spec.need {
 		if !present[f] {
@@ -299,6 +314,25 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 		}
 		r.N = int(*w.N)
 	}
+	if w.Lesson != nil {
+		r.Lesson = *w.Lesson
+		l := learn.Find(r.Lesson)
+		if l == nil && (r.Lesson != "" || r.Op == "answer") {
+			return fail(session.CodeBadField, "there is no lesson %q (lessons: %s)", r.Lesson, lessonIDs())
+		}
+		if w.Step != nil {
+			if st := *w.Step; st < 1 || st > int64(len(l.Steps)) || l.Steps[st-1].Ask == "" {
+				return fail(session.CodeBadField, "step %d of lesson %q asks no question (questions: %s)", st, r.Lesson, questions(l))
+			}
+			r.Step = int(*w.Step)
+		}
+	}
+	if w.Answer != nil {
+		r.Answer = *w.Answer
+		if len(r.Answer) > MaxAnswer || !utf8.ValidString(r.Answer) {
+			return fail(session.CodeBadField, `"answer" must be UTF-8 text of at most %d bytes`, MaxAnswer)
+		}
+	}
 	switch {
 	case hasPayload:
 		r.Data = payload
@@ -313,9 +347,35 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 	return r, nil
 }
 
-const knownOps = "connect, listen, bind, send, sendto, shutdown, close, proxy, proxy_set, proxy_reset, socket, setsockopt, settimeout, accept, recv, recvfrom, cancel, step"
+const knownOps = "connect, listen, bind, send, sendto, shutdown, close, proxy, proxy_set, proxy_reset, socket, setsockopt, settimeout, accept, recv, recvfrom, cancel, step, lesson, answer"
 
 const knownSockopts = "SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, SO_LINGER"
+
+// MaxAnswer is the longest answer to a lesson's question, in bytes.
+const MaxAnswer = 256
+
+// lessonIDs lists the lessons, for an error message.
+func lessonIDs() string {
+	var ids []string
+	for _, l := range learn.All() {
+		ids = append(ids, l.ID)
+	}
+	return strings.Join(ids, ", ")
+}
+
+// questions lists the steps of l that ask a question.
+func questions(l *learn.Lesson) string {
+	var out []string
+	for i, s := range l.Steps {
+		if s.Ask != "" {
+			out = append(out, strconv.Itoa(i+1))
+		}
+	}
+	if out == nil {
+		return "none"
+	}
+	return strings.Join(out, ", ")
+}
 
 func validHost(h string) bool {
 	return h != "" && len(h) <= 253 && !strings.ContainsAny(h, " \t\r\n/")

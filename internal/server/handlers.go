@@ -96,6 +96,7 @@ func (s *server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	d.Lang = pageLang(r)
 	d.Langs = pageLangs()
 	d.Messages = learn.Messages(d.Lang)
+	d.Lessons = learn.Page()
 	if s.cfg.Mode == ModeHosted {
 		first, last := s.policy.Pool()
 		h := &web.Hosted{PoolFirst: int(first), PoolLast: int(last)}
