@@ -133,6 +133,8 @@ export class Connection {
           break;
         case "result":
         case "data": // the answer of a step socket's recv or recvfrom
+        case "lesson": // the answers of lesson and answer requests (§4.15)
+        case "answer":
           this.pending.delete(msg.id);
           p.resolve(msg);
           break;

@@ -171,7 +171,7 @@ async function runDocClient(params) {
       if (ev.seq !== this.nextSeq) this.violations.push(`seq ${ev.seq}, expected ${this.nextSeq}`);
       this.nextSeq = ev.seq + 1;
       if (!Number.isSafeInteger(ev.t)) this.violations.push(`seq ${ev.seq}: t is not an integer`);
-      if (!["call", "result", "error", "state", "sent", "data", "blocked", "kernel"].includes(ev.type)) this.violations.push(`seq ${ev.seq}: unknown type ${ev.type}`);
+      if (!["call", "result", "error", "state", "sent", "data", "blocked", "kernel", "lesson", "answer"].includes(ev.type)) this.violations.push(`seq ${ev.seq}: unknown type ${ev.type}`);
       if (ev.type === "data" && !binary) this.violations.push(`seq ${ev.seq}: data event as text`);
       if (binary && ev.type !== "data" && ev.type !== "sent") this.violations.push(`seq ${ev.seq}: ${ev.type} event as binary`);
       if (ev.auto && ev.id !== undefined) this.violations.push(`seq ${ev.seq}: auto event with id`);
