@@ -21,7 +21,15 @@ type View struct {
 
 	lesson string
 	socks  map[int]*Sock
-	ids    []int // socket ids in the order they first appeared
+	ids    []int                   // socket ids in the order they first appeared
+	calls  map[call]*session.Event // the calls after Start, by what answers them
+}
+
+// call is what names a call: the answers to it share its socket, request
+// id and operation.
+type call struct {
+	sock   int
+	id, op string
 }
 
 // MaxBytes is how many bytes of a TCP socket's stream each direction a View
@@ -70,7 +78,7 @@ type Datagram struct {
 
 // NewView returns an empty view for lesson id, which started at seq start.
 func NewView(id string, start uint64) *View {
-	return &View{lesson: id, Start: start, socks: map[int]*Sock{}}
+	return &View{lesson: id, Start: start, socks: map[int]*Sock{}, calls: map[call]*session.Event{}}
 }
 
 // Sock returns socket id, or nil if no event has named it.
@@ -102,6 +110,9 @@ func (v *View) Add(e *session.Event) {
 			return
 		}
 		v.Events = append(v.Events, e)
+		if e.Type == session.TypeCall {
+			v.calls[call{e.Sock, e.ID, e.Op}] = e
+		}
 	}
 	if e.Sock == 0 {
 		return
@@ -203,6 +214,17 @@ func (v *View) FindAll(f func(*session.Event) bool) []*session.Event {
 		}
 	}
 	return out
+}
+
+// Call returns the call after Start that event e answers (a result,
+// error, sent or data event of a request), or nil. What a request causes
+// may be logged before its answer, never before its call: an echo's reply
+// can come before the sent event of what it echoes.
+func (v *View) Call(e *session.Event) *session.Event {
+	if c := v.calls[call{e.Sock, e.ID, e.Op}]; c != nil && c.Seq < e.Seq {
+		return c
+	}
+	return nil
 }
 
 // Answer returns the learner's latest answer to step (from 1), or nil.
