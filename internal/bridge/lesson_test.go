@@ -65,6 +65,9 @@ func TestLessonEndpoint(t *testing.T) {
 	// A wrong answer changes nothing; the right one passes the lesson.
 	wrong := s.do(`{"op":"answer","lesson":"endpoint","step":3,"answer":"1"}`)
 	s.Wait("the wrong answer", func(e Ev) bool { return e.Type == "answer" && e.ID == wrong })
+	if p := s.progress("endpoint"); steps(p) != "xx." || p.Lesson.Passed {
+		t.Fatalf("after a wrong answer: %s, want it judged at once, and not done", steps(p))
+	}
 	right := s.do(`{"op":"answer","lesson":"endpoint","step":3,"answer":" %s "}`, port(t, r.Local))
 	a := s.Wait("the right answer", func(e Ev) bool { return e.Type == "answer" && e.ID == right })
 	p := s.progress("endpoint")

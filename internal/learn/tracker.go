@@ -32,9 +32,10 @@ func NewTracker(history func(before uint64) []*session.Event) *Tracker {
 }
 
 // Observe takes the next events of the log, in order. It returns the
-// progress to record when it changed, else nil.
+// progress to record when it changed, or when the learner answered a
+// question (a wrong answer is told at once too), else nil.
 func (t *Tracker) Observe(evs []*session.Event) *session.Lesson {
-	changed := false
+	changed, answered := false, false
 	for _, e := range evs {
 		if e.Type == session.TypeLesson && e.Lesson != nil {
 			switch e.Lesson.Action {
@@ -58,6 +59,8 @@ func (t *Tracker) Observe(evs []*session.Event) *session.Lesson {
 		}
 		t.view.Add(e)
 		changed = true
+		// An answer is always judged aloud: the learner waits for it.
+		answered = answered || e.Type == session.TypeAnswer && e.Lesson != nil && e.Lesson.ID == t.lesson.ID
 	}
 	if !changed || t.lesson == nil {
 		return nil
@@ -70,7 +73,7 @@ func (t *Tracker) Observe(evs []*session.Event) *session.Lesson {
 			steps[i] = t.steps[i]
 		}
 	}
-	if t.steps != nil && slices.Equal(steps, t.steps) {
+	if t.steps != nil && slices.Equal(steps, t.steps) && !answered {
 		return nil
 	}
 	t.steps = steps
