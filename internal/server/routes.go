@@ -25,6 +25,9 @@ func (s *server) routes() http.Handler {
 			r.Method(http.MethodGet, "/metrics", s.metrics.Handler())
 		}
 		r.Get("/static/{version}/*", s.handleStatic)
+		r.Get("/session/{id}/code.json", s.handleCode)
+		r.Get("/session/{id}/session.py", s.handlePython)
+		r.Get("/session/{id}/session.go", s.handleGo)
 		// The WebSocket route must stay outside compression and timeout
 		// middleware: it is a long-lived, hijacked connection.
 		r.With(s.admitWS).Get(wsPath, s.ws.ServeHTTP)

@@ -1,0 +1,15 @@
+// Package export turns a session's event log into other forms: the same
+// session as a runnable Python script (the socket module) and a runnable Go
+// program (packages net and syscall), and each call of it as a snippet in
+// both languages for the page's Code tab.
+//
+// The log is the only source of truth: the bytes a program sends are the
+// bytes the log's "sent" events carry, the bytes it expects are the total of
+// its "data" events, and its targets are the hosts and ports of its calls.
+// Generation is a pure function of the events, linear in their number, and
+// never touches a socket.
+//
+// Payloads, host names and messages are untrusted: every one reaches the
+// generated code as an escaped literal or a sanitised comment, so no event
+// can add a line of code of its own.
+package export

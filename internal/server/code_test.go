@@ -1,0 +1,126 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socketplayground/playground/internal/server"
+)
+
+// TestCodeRoutes checks GET /session/{id}/code.json, session.py and
+// session.go: a session's calls in both languages and its downloads, with
+// their headers; an id that names no session is 404, and so is the id of
+// a session that has ended.
+func TestCodeRoutes(t *testing.T) {
+	s := start(t, server.Config{})
+	cookie, token := s.page(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*patience)
+	defer cancel()
+	ws, _, err := s.dial(ctx, s.browserHeaders(cookie), "?token="+token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	_, hello, err := ws.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id struct {
+		Session string `json:"session"`
+	}
+	if err := json.Unmarshal(hello, &id); err != nil || len(id.Session) < 16 {
+		t.Fatalf("the hello names no session: %s (%v)", hello, err)
+	}
+	c := &client{t: t, ctx: ctx, ws: ws}
+	if err := json.Unmarshal(hello, &c.hello); err != nil {
+		t.Fatal(err)
+	}
+	conn := mustOK(t, "connect", c.connect(c.service("echo", "tcp")))
+	mustOK(t, "send", c.do(fmt.Sprintf(`{"op":"send","sock":%d,"data":{"text":"hi\u0000"}}`, conn.Sock)))
+
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := http.Get(s.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(body)
+	}
+	base := "/session/" + id.Session
+	resp, body := get(base + "/code.json")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("code.json: HTTP %d, %q", resp.StatusCode, resp.Header)
+	}
+	var code struct {
+		Calls []struct {
+			Seq    uint64 `json:"seq"`
+			Sock   int    `json:"sock"`
+			Op     string `json:"op"`
+			Status string `json:"status"`
+			Python string `json:"python"`
+			Go     string `json:"go"`
+		} `json:"calls"`
+		Total  int    `json:"total"`
+		Python string `json:"python"`
+		Go     string `json:"go"`
+	}
+	if err := json.Unmarshal([]byte(body), &code); err != nil {
+		t.Fatalf("code.json: %v\n%s", err, body)
+	}
+	if code.Total != 2 || len(code.Calls) != 2 {
+		t.Fatalf("code.json has %d calls of %d, want the connect and the send:\n%s", len(code.Calls), code.Total, body)
+	}
+	send := code.Calls[1]
+	if send.Op != "send" || send.Sock != conn.Sock || send.Status != "ok" ||
+		send.Python != fmt.Sprintf(`s%d.sendall(b"hi\x00")`, conn.Sock) || send.Go != fmt.Sprintf(`_, err = s%d.Write([]byte("hi\x00"))`, conn.Sock) {
+		t.Errorf("the send's snippet: %+v", send)
+	}
+	if !strings.HasPrefix(code.Python, "#!/usr/bin/env python3\n") || !strings.Contains(code.Go, "package main\n") {
+		t.Errorf("code.json's programs:\n%s\n%s", code.Python, code.Go)
+	}
+
+	for file, want := range map[string]string{"session.py": code.Python, "session.go": code.Go} {
+		resp, body := get(base + "/" + file)
+		h := resp.Header
+		if resp.StatusCode != http.StatusOK || h.Get("Content-Type") != "text/plain; charset=utf-8" || h.Get("Cache-Control") != "no-store" ||
+			h.Get("Content-Disposition") != `attachment; filename="`+file+`"` || h.Get("Content-Security-Policy") == "" {
+			t.Errorf("%s: HTTP %d, %q", file, resp.StatusCode, h)
+		}
+		if body != want {
+			t.Errorf("%s differs from code.json's program", file)
+		}
+	}
+
+	for _, path := range []string{"/session/0123456789abcdef0123456789abcdef/code.json", "/session/x/session.py", base + "/session.txt"} {
+		if resp, _ := get(path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: HTTP %d, want 404", path, resp.StatusCode)
+		}
+	}
+
+	// Once the WebSocket closes, the session ends, and its code with it.
+	// The client sees nothing of that end: ask until it shows.
+	ws.Close(1000, "")
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if resp, _ := get(base + "/code.json"); resp.StatusCode == http.StatusNotFound {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the code of an ended session is still served")
+		case <-tick.C:
+		}
+	}
+}
