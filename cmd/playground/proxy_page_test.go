@@ -127,10 +127,13 @@ func TestPageProxyTCP(t *testing.T) {
 	p.send("Text", "helloworld")
 	p.run(browsertest.Wait(q("list", "Events", "button", "~socket 3 sent 10 bytes: helloworld")))
 	for _, piece := range []string{"hel", "low", "orl", "d"} {
-		n := len(piece)
+		n := strconv.Itoa(len(piece)) + " bytes"
+		if len(piece) == 1 {
+			n = "1 byte"
+		}
 		p.run(
-			browsertest.Wait(q("list", "Events", "button", "~socket 2 relayed "+strconv.Itoa(n)+" bytes of conn 1 to the target: "+piece+" (delayed")),
-			browsertest.Wait(q("list", "Events", "button", "~socket 4 received "+strconv.Itoa(n)+" bytes: "+piece)),
+			browsertest.Wait(q("list", "Events", "button", "~socket 2 relayed "+n+" of conn 1 to the target: "+piece+" (delayed")),
+			browsertest.Wait(q("list", "Events", "button", "~socket 4 received "+n+": "+piece)),
 		)
 	}
 	p.waitText(card(4), `Received\s*10 bytes in 4 reads\b`)

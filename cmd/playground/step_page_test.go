@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,7 +19,8 @@ import (
 // herself on a socket's card — socket, bind, listen, accept, connect, recv,
 // close — sees a blocked call wait and cancels one, reads what the kernel
 // says about each connection (its TCP state, queues, the TIME_WAIT of the
-// side that closed first), and gets the same calls as a Python script.
+// side that closed first), and sees the same calls in Python and Go on the
+// Code tab (code_page_test.go tests the tab itself).
 
 // importModule evaluates body in the page with the module at path (under
 // static/js) bound to m, and stores what it returns in out.
@@ -34,156 +32,6 @@ func (p *pageT) importModule(path, body string, out any) {
 		` + body + `
 	})()`
 	p.run(chromedp.Evaluate(js, out, func(e *runtime.EvaluateParams) *runtime.EvaluateParams { return e.WithAwaitPromise(true) }))
-}
-
-// pythonEvents is a session's events, as the server logs them
-// (docs/protocol.md §4.14), for the Python script test. "ask" stands for
-// the page telling the script the bytes of its own send; "bytes" are an
-// event's payload.
-const pythonEvents = `[
-	{"type":"call","sock":1,"id":"r1","op":"socket","proto":"tcp","family":"ip4"},
-	{"type":"result","sock":1,"id":"r1","op":"socket"},
-	{"type":"state","sock":1,"kind":"tcp","state":"created","mode":"step"},
-	{"type":"call","sock":1,"id":"r2","op":"setsockopt","option":"SO_REUSEADDR","value":1},
-	{"type":"result","sock":1,"id":"r2","op":"setsockopt","option":"SO_REUSEADDR","value":1,"actual":1},
-	{"type":"call","sock":1,"id":"r3","op":"settimeout"},
-	{"type":"result","sock":1,"id":"r3","op":"settimeout","how":"blocking"},
-	{"type":"call","sock":1,"id":"r4","op":"bind","host":"127.0.0.1"},
-	{"type":"result","sock":1,"id":"r4","op":"bind","addr":"127.0.0.1:0","local":"127.0.0.1:40123"},
-	{"type":"call","sock":1,"id":"r5","op":"listen","backlog":1},
-	{"type":"result","sock":1,"id":"r5","op":"listen","backlog":1,"local":"127.0.0.1:40123"},
-	{"type":"call","sock":1,"id":"r6","op":"accept"},
-	{"type":"blocked","sock":1,"id":"r6","op":"accept"},
-	{"type":"call","sock":2,"id":"r7","op":"socket","family":"ip4"},
-	{"type":"state","sock":2,"kind":"tcp","state":"created","mode":"step"},
-	{"type":"call","sock":2,"id":"r8","op":"connect","host":"127.0.0.1","port":40123},
-	{"type":"result","sock":1,"id":"r6","op":"accept","child":3,"local":"127.0.0.1:40123","remote":"127.0.0.1:52814"},
-	{"type":"state","sock":3,"kind":"tcp","parent":1,"state":"established","mode":"step"},
-	{"type":"result","sock":2,"id":"r8","op":"connect","addr":"127.0.0.1:40123","local":"127.0.0.1:52814","remote":"127.0.0.1:40123"},
-	{"ask":"r9","bytes":"hel\u0000"},
-	{"type":"call","sock":2,"id":"r9","op":"send","len":4},
-	{"type":"sent","sock":2,"id":"r9","op":"send","len":4,"bytes":"hel\u0000"},
-	{"type":"call","sock":3,"id":"r10","op":"recv","n":3},
-	{"type":"data","sock":3,"id":"r10","op":"recv","len":3,"bytes":"hel"},
-	{"type":"call","sock":3,"id":"r11","op":"recv","n":3},
-	{"type":"blocked","sock":3,"id":"r11","op":"recv"},
-	{"type":"call","sock":3,"id":"r12","op":"cancel"},
-	{"type":"result","sock":3,"id":"r12","op":"cancel"},
-	{"type":"error","sock":3,"id":"r11","op":"recv","code":"cancelled","message":"recv() cancelled after 2.4 s"},
-	{"type":"call","sock":3,"id":"r13","op":"settimeout","how":"non-blocking"},
-	{"type":"result","sock":3,"id":"r13","op":"settimeout","how":"non-blocking"},
-	{"type":"call","sock":3,"id":"r14","op":"recv","n":3},
-	{"type":"error","sock":3,"id":"r14","op":"recv","code":"would_block","errno":"EAGAIN","message":"recv: nothing to read"},
-	{"type":"call","sock":3,"id":"r15","op":"shutdown","how":"write"},
-	{"type":"result","sock":3,"id":"r15","op":"shutdown","how":"write"},
-	{"type":"call","sock":3,"id":"r16","op":"close"},
-	{"type":"result","sock":3,"id":"r16","op":"close"},
-	{"type":"call","sock":2,"id":"r17","op":"recv","n":10},
-	{"type":"data","sock":2,"id":"r17","op":"recv","eof":true},
-	{"type":"call","sock":4,"id":"r18","op":"connect","host":"127.0.0.1","port":1,"timeout_ms":10000},
-	{"type":"error","sock":4,"id":"r18","op":"connect","code":"refused","errno":"ECONNREFUSED","message":"connect 127.0.0.1:1: connection refused"},
-	{"type":"call","sock":5,"id":"r19","op":"listen","host":"::1"},
-	{"type":"result","sock":5,"id":"r19","op":"listen","addr":"[::1]:0","local":"[::1]:4000"},
-	{"type":"result","sock":5,"op":"accept","auto":true,"child":6,"local":"[::1]:4000","remote":"[::1]:5000"},
-	{"ask":"x1","bytes":"안녕"},
-	{"type":"call","sock":6,"id":"x1","op":"send","len":6},
-	{"type":"sent","sock":6,"id":"x1","op":"send","len":6},
-	{"ask":"x2","bytes":"안녕"},
-	{"type":"call","sock":6,"id":"x2","op":"send","len":6},
-	{"type":"sent","sock":6,"id":"x2","op":"send","len":6},
-	{"type":"data","sock":6,"op":"recv","auto":true,"len":2,"bytes":"hi"},
-	{"type":"call","sock":7,"id":"r20","op":"bind","host":"127.0.0.1"},
-	{"type":"result","sock":7,"id":"r20","op":"bind","addr":"127.0.0.1:0","local":"127.0.0.1:6000"},
-	{"type":"call","sock":8,"id":"r21","op":"socket","proto":"udp","family":"ip6"},
-	{"type":"call","sock":8,"id":"r22","op":"bind","host":"::1","port":9000},
-	{"type":"error","sock":8,"id":"r22","op":"bind","code":"addr_in_use","errno":"EADDRINUSE","message":"bind [::1]:9000: address already in use"},
-	{"type":"call","sock":8,"id":"r23","op":"recvfrom","n":4},
-	{"type":"data","sock":8,"id":"r23","op":"recvfrom","len":4,"datagram_len":10,"peer":"[::1]:7007","bytes":"0123"},
-	{"type":"call","sock":2,"id":"r24","op":"setsockopt","option":"SO_LINGER","value":0},
-	{"type":"result","sock":2,"id":"r24","op":"setsockopt","option":"SO_LINGER","value":0,"actual":0},
-	{"type":"call","sock":2,"id":"r25","op":"settimeout","how":"timeout","timeout_ms":1500},
-	{"type":"result","sock":2,"id":"r25","op":"settimeout","how":"timeout","timeout_ms":1500},
-	{"ask":"r26","bytes":"it's \"q\"\\\n"},
-	{"type":"call","sock":2,"id":"r26","op":"send","len":11},
-	{"type":"sent","sock":2,"id":"r26","op":"send","len":6},
-	{"type":"call","sock":2,"id":"r27","op":"step"},
-	{"type":"call","sock":2,"id":"r28","op":"close","now":true},
-	{"type":"result","sock":2,"id":"r28","op":"close"}
-]`
-
-// pythonWant is the script pythonEvents make.
-const pythonWant = `import socket
-import struct
-
-s1 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s1.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s1.settimeout(None)
-s1.bind(("127.0.0.1", 0))  # the kernel chose ('127.0.0.1', 40123)
-s1.listen(1)
-s3, addr = s1.accept()  # → addr ('127.0.0.1', 52814), after 0.4 s blocked
-s2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s2.connect(("127.0.0.1", 40123))  # connected from ('127.0.0.1', 52814)
-s2.send(b"hel\x00")  # → 4
-data = s3.recv(3)  # → b'hel'
-data = s3.recv(3)  # recv() cancelled after 2.4 s
-# cancel: interrupts the call blocked on s3 (in Python, another thread would have to do it)
-s3.settimeout(0)
-data = s3.recv(3)  # BlockingIOError: [Errno 11] Resource temporarily unavailable
-s3.shutdown(socket.SHUT_WR)
-s3.close()
-data = s2.recv(10)  # → b'' (the peer has finished sending)
-s4 = socket.create_connection(("127.0.0.1", 1))  # ConnectionRefusedError: [Errno 111] Connection refused
-s5 = socket.create_server(("::1", 0), family=socket.AF_INET6)  # listening on ('::1', 4000, 0, 0)
-# s6, addr = s5.accept()  (live mode did this by itself; → addr ('::1', 5000, 0, 0))
-for _ in range(2):
-    s6.sendall("안녕".encode())
-s7 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s7.bind(("127.0.0.1", 0))  # the kernel chose ('127.0.0.1', 6000)
-s8 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s8.bind(("::1", 9000))  # OSError: [Errno 98] Address already in use
-data, addr = s8.recvfrom(4)  # → b'0123' from ('::1', 7007, 0, 0) (truncated: the datagram had 10 bytes; the rest are lost)
-s2.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-s2.settimeout(1.5)
-s2.send(b"it's \"q\"\\\n")  # → 6 (the kernel took 6 of 11 bytes)
-# s2 in step mode from here: nothing happens on it until you call it
-s2.close()  # at once: what waited to be sent is dropped
-`
-
-// TestPagePython checks static/js/python.js, the module that turns events
-// into Python, against a session's worth of events: every kind of call,
-// live mode's shortcuts, answers, errors, a blocked and a cancelled call.
-// The script it writes compiles (when python3 is on the machine).
-func TestPagePython(t *testing.T) {
-	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "none")
-	p := openPage(t, base)
-	var got string
-	p.importModule("python.js", `
-		const enc = new TextEncoder();
-		const py = new m.PythonScript();
-		let t = 1795540000000000;
-		for (const e of `+pythonEvents+`) {
-			if (e.ask) { py.ask(e.ask, enc.encode(e.bytes)); continue; }
-			const bytes = e.bytes !== undefined ? enc.encode(e.bytes) : null;
-			delete e.bytes;
-			t += 100000;
-			py.apply({ seq: 0, t, ...e }, bytes);
-		}
-		return py.text();`, &got)
-	if got != pythonWant {
-		t.Errorf("the script is wrong; got:\n%s\nwant:\n%s", got, pythonWant)
-	}
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Logf("no python3 on this machine: the script's syntax is not checked")
-		return
-	}
-	f := filepath.Join(t.TempDir(), "session.py")
-	if err := os.WriteFile(f, []byte(got), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(python, "-c", "import ast, sys; ast.parse(open(sys.argv[1]).read())", f).CombinedOutput(); err != nil {
-		t.Errorf("python3 cannot parse the script: %v\n%s", err, out)
-	}
 }
 
 // TestPageTCPDiagram checks the state diagram (static/js/ui/tcpstate.js):
@@ -257,11 +105,12 @@ func (p *pageT) call(n int, op string, args ...string) {
 	p.run(browsertest.Click(card(n, "form", op+"()", "button", op+"()")))
 }
 
-// pythonHas waits until the Python tab's script has each line.
-func (p *pageT) pythonHas(lines ...string) {
+// codeHas waits until the Code tab shows each line (of Python or Go), as
+// the page's text has it: runs of spaces as one.
+func (p *pageT) codeHas(lines ...string) {
 	p.t.Helper()
 	for _, l := range lines {
-		p.waitText(q("region", "Python script"), regexp.QuoteMeta(l))
+		p.waitText(q("region", "Your calls in Python and Go"), regexp.QuoteMeta(strings.Join(strings.Fields(l), " ")))
 	}
 }
 
@@ -304,7 +153,7 @@ func (p *pageT) moves(what string, since func() float64) {
 func TestPageStep(t *testing.T) {
 	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free")
 	p := openPage(t, base)
-	p.run(browsertest.Click(q("tab", "Python")))
+	p.run(browsertest.Click(q("tab", "Code")))
 
 	// socket() → bind → listen(1).
 	p.run(browsertest.Click(q("radio", "Step by step: socket()")))
@@ -314,7 +163,7 @@ func TestPageStep(t *testing.T) {
 	if s := p.text(card(1)); !strings.Contains(s, "Socket 1 · TCP socket") || !strings.Contains(s, "step") {
 		t.Errorf("the new socket's card says %q", s)
 	}
-	p.pythonHas("import socket", "s1 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)")
+	p.codeHas("s1 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)", "s1, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)")
 	var n int
 	p.run(browsertest.Count(card(1, "button", "accept()"), &n))
 	if n != 0 {
@@ -325,23 +174,24 @@ func TestPageStep(t *testing.T) {
 	p.call(1, "bind", "host", "127.0.0.1", "port", "0")
 	p.waitText(card(1), `bound`)
 	port := p.localPort(1)
-	p.pythonHas(`s1.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)`, `s1.bind(("127.0.0.1", 0)) # the kernel chose ('127.0.0.1', `+port+`)`)
+	p.codeHas(`s1.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)`, `s1.bind(("127.0.0.1", 0)) # bound to ('127.0.0.1', `+port+`)`,
+		`err = syscall.Bind(s1, &syscall.SockaddrInet4{Port: 0, Addr: [4]byte{127, 0, 0, 1}})`)
 	p.call(1, "listen", "backlog", "1")
 	p.waitText(card(1), `listening`)
-	p.pythonHas("s1.listen(1)")
+	p.codeHas("s1.listen(1)")
 	p.waitText(card(1), `Kernel\s*LISTEN`)
 	p.waitText(card(1), `Accept queue\s*0 / backlog 1`)
 
 	// accept() blocks, and the card counts how long.
 	p.call(1, "accept")
 	first := p.blockedFor(1, "accept")
-	p.pythonHas("conn, addr = s1.accept() # blocked…")
+	p.codeHas("conn, addr = s1.accept() # blocked: waiting in the kernel")
 	p.moves("the blocked timer", func() float64 { return p.blockedFor(1, "accept") - first })
 	p.run(browsertest.Click(q("tab", "Traffic")))
 	p.run(browsertest.Wait(q("list", "Events", "button", "~socket 1 blocked: accept() waits for a client")))
 	p.showCard(1, "start")
 	p.shot("30-step-accept-blocked")
-	p.run(browsertest.Click(q("tab", "Python")))
+	p.run(browsertest.Click(q("tab", "Code")))
 
 	// A client, made step by step too, connects: accept returns socket 3.
 	p.stepSocket("SOCK_STREAM (TCP)", "AF_INET (IPv4)")
@@ -354,10 +204,11 @@ func TestPageStep(t *testing.T) {
 	if s := p.text(card(1)); strings.Contains(s, "blocked in") {
 		t.Errorf("after accept returned, socket 1's card still says it is blocked: %q", s)
 	}
-	p.pythonHas(
+	p.codeHas(
 		"s2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)",
-		`s2.connect(("127.0.0.1", `+port+`))`,
-		"s3, addr = s1.accept() # → addr ('127.0.0.1', ",
+		`s2.connect(("127.0.0.1", s1.getsockname()[1]))`,
+		"s3, addr = s1.accept() # → a connection from ('127.0.0.1', ",
+		"s3, _, err := syscall.Accept(s1)",
 	)
 	p.waitText(card(2), `Kernel\s*ESTABLISHED`)
 	p.waitText(card(3), `Kernel\s*ESTABLISHED`)
@@ -366,34 +217,34 @@ func TestPageStep(t *testing.T) {
 	// The client sends hello; nothing reads it until recv is called.
 	p.run(browsertest.Click(card(2, "button", "Send…")))
 	p.send("Text", "hello")
-	p.pythonHas(`s2.send(b"hello") # → 5`)
+	p.codeHas(`s2.send(b"hello") # → 5`)
 	p.waitText(card(3), `recv-Q 5 B`)
 	if s := p.text(card(3)); !strings.Contains(s, "Received 0 bytes") {
 		t.Errorf("a step socket read by itself: %q", s)
 	}
 	p.call(3, "recv", "bufsize", "3")
-	p.pythonHas(`data = s3.recv(3) # → b'hel'`)
+	p.codeHas(`data = s3.recv(3) # → b'hel'`)
 	p.waitText(card(3), `Received\s*3 bytes in 1 read\b`)
 	p.waitText(card(3), `recv-Q 2 B`)
 	p.call(3, "recv", "bufsize", "10")
-	p.pythonHas(`data = s3.recv(10) # → b'lo'`)
+	p.codeHas(`data = s3.recv(10) # → b'lo'`)
 	p.showCard(3, "start")
-	p.shot("31-step-python")
+	p.shot("31-step-code")
 
 	// The server side closes first: its connection waits for the client's
 	// FIN in FIN_WAIT2; the client's kernel says CLOSE_WAIT.
 	p.run(browsertest.Click(card(3, "button", "Close")))
 	p.waitText(card(3), `closed by you`)
-	p.pythonHas("s3.close()")
+	p.codeHas("s3.close()")
 	p.waitText(card(2), `Kernel\s*CLOSE_WAIT`)
 	// The client reads end-of-stream, then closes: the server side lingers
 	// in TIME_WAIT, counting down, until the kernel lets it go.
 	p.call(2, "recv", "bufsize", "10")
-	p.pythonHas(`data = s2.recv(10) # → b'' (the peer has finished sending)`)
+	p.codeHas(`data = s2.recv(10) # → 0 bytes: the peer has finished sending`)
 	p.waitText(card(2), `half-closed: no more receiving`)
 	p.run(browsertest.Click(card(2, "button", "Close")))
 	p.waitText(card(2), `closed by you`)
-	p.pythonHas("s2.close()")
+	p.codeHas("s2.close()")
 	s := p.waitText(card(3), `Kernel\s*TIME_WAIT · closed by you; the kernel lets it go in \d+\.\d s`)
 	left := func(s string) float64 {
 		m := regexp.MustCompile(`lets it go in (\d+\.\d) s`).FindStringSubmatch(s)
@@ -420,8 +271,8 @@ func TestPageStep(t *testing.T) {
 	p.run(browsertest.WaitGone(card(1, "button", "Cancel")))
 	p.waitText(card(1), `accept failed: accept\(\) cancelled after \d`)
 	p.waitText(card(1), `listening`)
-	p.run(browsertest.Click(q("tab", "Python")))
-	p.pythonHas(`conn, addr = s1.accept() # accept() cancelled after`)
+	p.run(browsertest.Click(q("tab", "Code")))
+	p.codeHas(`conn, addr = s1.accept() # cancelled: accept() cancelled after`)
 	for _, theme := range []string{"light", "dark"} {
 		for !strings.Contains(p.text(q("button", "~Theme:")), theme) {
 			p.run(browsertest.Click(q("button", "~Theme:")))
@@ -460,12 +311,12 @@ func TestPageStepSwitch(t *testing.T) {
 	p.waitText(card(3), `Options\s*non-blocking`)
 	p.call(3, "recv", "bufsize", "1024")
 	p.waitText(card(3), `recv\(\) returned at once: .*\(EAGAIN\)`)
-	p.run(browsertest.Click(q("tab", "Python")))
-	p.pythonHas(
+	p.run(browsertest.Click(q("tab", "Code")))
+	p.codeHas(
 		"s3.settimeout(0)",
-		"data = s3.recv(1024) # BlockingIOError: [Errno 11] Resource temporarily unavailable",
+		"data = s3.recv(1024) # → BlockingIOError: [Errno 11] Resource temporarily unavailable",
 		"s1 = socket.create_server((\"127.0.0.1\", 0))",
-		"# s3, addr = s1.accept() (live mode did this by itself",
+		"s3, addr = s1.accept() # live mode accepted this by itself",
 		"# s3 in step mode from here",
 		"data = s3.recv(1024) # → b'abc'",
 	)
@@ -508,18 +359,19 @@ func TestPageStepUDP(t *testing.T) {
 	p.run(browsertest.WaitGone(card(1, "button", "Cancel")))
 	p.waitText(card(1), `Received\s*4 bytes in 1 datagram\b`)
 	p.run(browsertest.Wait(q("list", "Events", "button", "~socket 1 received 4 bytes from 127.0.0.1:"+from+": 0123")))
-	p.run(browsertest.Click(q("tab", "Python")))
-	p.pythonHas(
+	p.run(browsertest.Click(q("tab", "Code")))
+	p.codeHas(
 		"s1 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
 		`s1.bind(("127.0.0.1", 0))`,
-		`s2.sendto(b"0123456789", ("127.0.0.1", `+port+`)) # → 10`,
-		`data, addr = s1.recvfrom(4) # → b'0123' from ('127.0.0.1', `+from+`) (truncated: the datagram had 10 bytes; the rest are lost)`,
+		`s2.sendto(b"0123456789", ("127.0.0.1", s1.getsockname()[1])) # → 10`,
+		`data, addr = s1.recvfrom(4) # → b'0123' from ('127.0.0.1', `+from+`) (cut: the datagram had 10 bytes; the rest are lost)`,
 	)
-	p.run(browsertest.Click(q("button", "Copy script")))
-	var clip string
-	p.run(chromedp.Evaluate(`navigator.clipboard.readText()`, &clip, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
-	if !strings.HasPrefix(clip, "import socket\n\ns1 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n") {
-		t.Errorf("Copy script gave %q", clip)
+	p.run(browsertest.Click(q("button", "Copy Python")))
+	script := func(s string) bool {
+		return strings.HasPrefix(s, "#!/usr/bin/env python3\n") && strings.Contains(s, "\ns1 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n")
+	}
+	if clip := p.clipboard(script); !script(clip) {
+		t.Errorf("Copy Python gave %q", clip)
 	}
 	p.shot("35-step-udp")
 	p.noProblems()

@@ -5,15 +5,14 @@
 import { Connection } from "./connection.js";
 import { $ } from "./dom.js";
 import { splitAddr } from "./protocol.js";
-import { PythonScript } from "./python.js";
 import { Store } from "./store.js";
 import { Cards } from "./ui/cards.js";
+import { CodeView } from "./ui/code.js";
 import { Composer } from "./ui/composer.js";
 import { Opener } from "./ui/opener.js";
-import { PythonView } from "./ui/python.js";
 import { Tabs } from "./ui/tabs.js";
 import { Learn } from "./ui/learn.js";
-import { setLang } from "./i18n.js";
+import { setLang, t, tn } from "./i18n.js";
 import { Status } from "./ui/status.js";
 import { themeToggle } from "./ui/theme.js";
 import { Timeline } from "./ui/timeline.js";
@@ -25,20 +24,20 @@ const store = new Store();
 const status = new Status(() => conn.reconnectNow());
 const announce = (text) => status.say(text);
 const timeline = new Timeline(store, announce, () => schedule());
-const python = new PythonScript();
-const pythonView = new PythonView(python, announce);
+// The Code tab: the session's calls in Python and Go, rendered by the
+// server from the event log (GET /session/{id}/code.json).
+const codeView = new CodeView(announce);
 new Tabs($("views"), (id) => {
   if (id === "tab-traffic") timeline.shown();
+  if (id === "tab-code") codeView.shown();
   schedule();
 });
 const services = [...document.querySelectorAll("[data-service-proto]")].map((b) => ({ name: b.dataset.serviceName, proto: b.dataset.serviceProto, addr: b.dataset.serviceAddr, button: b }));
 
-// request makes a request. The bytes of a send are not in its call event
-// (§3.3): the Python view is told them when the call is logged.
+// request makes a request.
 function request(header, bytes, opts) {
-  const onCall = bytes ? (call) => python.ask(call.id, bytes) : undefined;
-  return conn.request(header, bytes, onCall, opts).catch((err) => {
-    if (err.code === "offline") announce(`Not done: ${err.message}`);
+  return conn.request(header, bytes, undefined, opts).catch((err) => {
+    if (err.code === "offline") announce(t("app.not_done", { why: err.message }));
     throw err;
   });
 }
@@ -47,8 +46,8 @@ function request(header, bytes, opts) {
 // session: socket ids start again at 1, so its id now names another socket.
 function onSocket(s, header, bytes) {
   if (s.epoch !== store.epoch) {
-    announce(`Socket ${s.id} belonged to an earlier session; nothing was done`);
-    return Promise.reject(new Error("that socket belonged to an earlier session"));
+    announce(t("app.earlier_socket", { n: s.id }));
+    return Promise.reject(new Error(t("app.earlier_socket_error")));
   }
   // A step socket's send is one system call: its first "sent" is the answer.
   return request({ ...header, sock: s.id }, bytes, { once: s.step });
@@ -107,7 +106,7 @@ const actions = {
   cancel: (s) => onSocket(s, { op: "cancel" }).catch(() => {}),
   proxyReset: (s) =>
     onSocket(s, { op: "proxy_reset" })
-      .then((res) => announce(`Socket ${s.id}: reset ${res.conns || 0} ${res.conns === 1 ? "connection" : "connections"}`))
+      .then((res) => announce(t("app.socket_news", { n: s.id, news: tn("ev.result.proxy_reset", res.conns || 0) })))
       .catch(() => {}),
 };
 
@@ -117,6 +116,10 @@ const cards = new Cards(store, actions);
 const learn = new Learn($("learn"), { store, request, announce, timeline, actions: () => actions, schedule: () => schedule() });
 $("lang").addEventListener("change", (e) => {
   setLang(e.target.value).catch((err) => announce(err.message));
+});
+// A service's "about" is cut to two lines; its title holds it whole.
+document.addEventListener("langchange", () => {
+  for (const p of document.querySelectorAll(".service-about")) p.title = p.textContent;
 });
 const composer = new Composer(store, (s, bytes, dest) => onSocket(s, dest ? { op: "sendto", host: dest.host, port: dest.port } : { op: "send" }, bytes), announce);
 new Opener(async (op, host, port, extra) => {
@@ -174,7 +177,7 @@ function frame() {
   timeline.syncSockets();
   if (!document.hidden) {
     timeline.render();
-    pythonView.render();
+    codeView.render();
     learn.render();
   }
   if (head < queue.length || store.dirty.size > 0) schedule();
@@ -185,10 +188,10 @@ function drain(deadline) {
   for (; i < queue.length; i += 2) {
     const entry = store.apply(queue[i], queue[i + 1]);
     timeline.add(entry);
-    python.apply(entry.ev, entry.bytes);
+    codeView.apply(entry);
     learn.apply(entry);
-    if (entry.ev.type === "error") announce(entry.sock ? `Socket ${entry.sock}: ${entry.ev.message}` : entry.ev.message);
-    else if (entry.ev.type === "blocked") announce(`Socket ${entry.sock}: ${entry.ev.op}() is blocked, waiting in the kernel`);
+    if (entry.ev.type === "error") announce(entry.sock ? t("app.socket_news", { n: entry.sock, news: entry.ev.message }) : entry.ev.message);
+    else if (entry.ev.type === "blocked") announce(t("app.blocked", { n: entry.sock, op: entry.ev.op }));
     if ((i & 127) === 0 && performance.now() > deadline) {
       i += 2;
       break;
@@ -230,7 +233,7 @@ async function wsURL(fresh) {
   return `${scheme}//${location.host}${config.ws_path}${token ? `?token=${encodeURIComponent(token)}` : ""}`;
 }
 const conn = new Connection(wsURL, config.subprotocol, {
-  onRefused: (text) => status.tell(`The server refused the connection: ${text}`),
+  onRefused: (text) => status.tell(() => t("app.refused", { why: text })),
   onStatus: (s) => status.show(s),
   onMessage: (msg, bytes) => {
     queue.push(msg, bytes);
@@ -241,10 +244,11 @@ const conn = new Connection(wsURL, config.subprotocol, {
     store.newSession(hello);
     store.limits = hello.limits;
     learn.newSession(hello);
+    codeView.newSession(hello);
     if (again) {
-      python.newSession(hello.session.slice(0, 8));
-      status.tell(`Reconnected: this is a new session (${hello.session.slice(0, 8)}). Sockets start again from 1; the earlier ones stay below, marked as closed.`);
-      timeline.note(`new session ${hello.session}`, "session");
+      const id = hello.session.slice(0, 8);
+      status.tell(() => t("app.reconnected", { session: id }));
+      timeline.note(() => t("app.new_session", { session: hello.session }), "session");
     }
     composer.sync(true);
     if (again) timeline.rebuild(); // draws the old rows as "earlier"
@@ -256,18 +260,24 @@ const conn = new Connection(wsURL, config.subprotocol, {
     for (const w of waiters.splice(0)) w.resolve();
     const n = store.openCount();
     const final = code === 4000 || code === 4001; // idle, or too old: see docs/protocol.md §10
-    const why = final
-      ? reason.charAt(0).toUpperCase() + reason.slice(1)
-      : code === 1001
-        ? `The server went away${reason ? ` (${reason})` : ""}`
-        : `The connection to the server was lost (code ${code}${reason ? `: ${reason}` : ""})`;
-    const fate = final
-      ? n ? `The server closed its ${n} open ${n === 1 ? "socket" : "sockets"}.` : "It had no open sockets."
-      : n ? `Your session ended with it, and the server closed its ${n} open ${n === 1 ? "socket" : "sockets"}.` : "Your session ended with it.";
-    store.endSession(final ? `closed by the server: ${reason}` : "closed by the server: the session ended when the connection was lost");
-    status.tell(`${why}. ${fate} ${final ? "Press Reconnect to start a new session." : "Reconnecting…"}`);
-    timeline.note(`${why}. ${fate}`, "disconnected");
-    announce(`${why}. ${fate}`);
+    // What happened, worded whenever it is shown (the language may change).
+    // The server's reason is its own words.
+    const why = () =>
+      final
+        ? reason.charAt(0).toUpperCase() + reason.slice(1)
+        : code === 1001
+          ? reason
+            ? t("app.went_away_why", { why: reason })
+            : t("app.went_away")
+          : reason
+            ? t("app.lost_why", { code, why: reason })
+            : t("app.lost", { code });
+    const fate = () => (final ? (n ? tn("app.fate.closed", n) : t("app.fate.none")) : n ? tn("app.fate.ended_closed", n) : t("app.fate.ended"));
+    const what = () => t("app.ended", { why: why(), fate: fate() });
+    store.endSession(final ? () => t("app.reason.final", { why: reason }) : () => t("app.reason.lost"));
+    status.tell(() => `${what()} ${final ? t("app.press_reconnect") : t("app.reconnecting")}`);
+    timeline.note(what, "disconnected");
+    announce(what());
     schedule();
   },
 });

@@ -1,7 +1,10 @@
 // Bytes in and out of text: the composer's three formats (the same rules as
 // the server's "hex" and "escaped" spellings, docs/protocol.md §4.3), and the
 // ways the page shows bytes: a one-line preview, an xxd-style dump, hex.
-// Pure functions, no DOM.
+// Pure functions, no DOM; what they say to a person (a ParseError's message,
+// a byte count) is in the page's language.
+
+import { t, tn } from "./i18n.js";
 
 const encoder = new TextEncoder();
 // ignoreBOM: a byte-order mark is bytes like any other, not to be swallowed.
@@ -31,7 +34,7 @@ export function parseHex(s) {
     if (c === 32 || c === 9 || c === 10 || c === 13) continue;
     if (!isHex(c)) {
       const ch = String.fromCodePoint(s.codePointAt(i));
-      throw new ParseError(`"${ch}" at character ${i + 1} is not a hex digit (0-9, a-f)`, i);
+      throw new ParseError(t("bytes.not_hex", { ch, at: i + 1 }), i);
     }
     if (hi < 0) {
       hi = hexVal(c);
@@ -41,7 +44,7 @@ export function parseHex(s) {
       hi = -1;
     }
   }
-  if (hi >= 0) throw new ParseError(`the digit at character ${hiAt + 1} has no partner: hex needs two digits per byte`, hiAt);
+  if (hi >= 0) throw new ParseError(t("bytes.odd_hex", { at: hiAt + 1 }), hiAt);
   return out.slice(0, n);
 }
 
@@ -69,15 +72,15 @@ export function parseEscaped(s) {
       case "\\": b = 92; break;
       case "x": {
         const h1 = s.charCodeAt(i + 2), h2 = s.charCodeAt(i + 3);
-        if (!isHex(h1) || !isHex(h2)) throw new ParseError(`"\\x" at character ${i + 1} needs two hex digits, as in \\x0a`, i);
+        if (!isHex(h1) || !isHex(h2)) throw new ParseError(t("bytes.short_x", { at: i + 1 }), i);
         b = (hexVal(h1) << 4) | hexVal(h2);
         i += 2;
         break;
       }
       case undefined:
-        throw new ParseError(`a lone "\\" at the end: write \\\\ for a backslash`, i);
+        throw new ParseError(t("bytes.lone_backslash"), i);
       default:
-        throw new ParseError(`"\\${e}" at character ${i + 1} is not an escape: use \\r \\n \\t \\0 \\\\ or \\xNN`, i);
+        throw new ParseError(t("bytes.bad_escape", { esc: `\\${e}`, at: i + 1 }), i);
     }
     i++;
     if (run) parts.push(encoder.encode(run));
@@ -95,7 +98,7 @@ export function parsePayload(format, input, eol = "") {
     case "text": body = encoder.encode(input); break;
     case "hex": body = parseHex(input); break;
     case "escaped": body = parseEscaped(input); break;
-    default: throw new ParseError(`unknown format ${format}`, 0);
+    default: throw new ParseError(t("bytes.bad_format", { format }), 0);
   }
   return eol ? concat([body, encoder.encode(eol)]) : body;
 }
@@ -219,9 +222,9 @@ export function escapeBytes(bytes, max = Infinity) {
   return i < bytes.length ? s + "…" : s;
 }
 
-/** "1 byte", "6 bytes", "1,048,576 bytes". */
+/** "1 byte", "6 bytes", "1,048,576 bytes" (in Korean "6바이트"). */
 export function byteCount(n) {
-  return `${n.toLocaleString("en-US")} ${n === 1 ? "byte" : "bytes"}`;
+  return tn("bytes.count", n);
 }
 
 /** "512 B", "1.5 KiB", "3.2 MiB": a compact size for cards. */

@@ -1,7 +1,9 @@
 // The page's one WebSocket to the server: opens it, reconnects with backoff
 // when it drops, numbers requests and matches each answer to its request
-// (docs/protocol.md §6). It knows nothing about the views.
+// (docs/protocol.md §6). It knows nothing about the views; the errors it
+// makes itself are worded in the page's language.
 
+import { t } from "./i18n.js";
 import { PROTOCOL, encodeBinary } from "./protocol.js";
 import { workerSocket } from "./transport.js";
 
@@ -13,7 +15,7 @@ const FINAL_CODES = new Set([4000, 4001]);
 /** Why a request failed: the error event, or the connection ending first. */
 export class RequestError extends Error {
   constructor(ev) {
-    super(ev.message || ev.code || "request failed");
+    super(ev.message || ev.code || t("conn.failed"));
     this.event = ev;
     this.code = ev.code;
   }
@@ -91,7 +93,7 @@ export class Connection {
    * send is one system call, docs/protocol.md §4.14).
    */
   request(header, bytes, onCall, opts = {}) {
-    if (!this.open) return Promise.reject(new RequestError({ code: "offline", message: "not connected to the server" }));
+    if (!this.open) return Promise.reject(new RequestError({ code: "offline", message: t("conn.offline") }));
     const id = `r${this.nextId++}`;
     const req = { id, ...header };
     return new Promise((resolve, reject) => {
@@ -151,7 +153,7 @@ export class Connection {
     const had = this.hello !== null;
     if (!had) this.explain(this.lastURL);
     this.hello = null;
-    for (const p of this.pending.values()) p.reject(new RequestError({ code: "offline", message: "the connection to the server ended" }));
+    for (const p of this.pending.values()) p.reject(new RequestError({ code: "offline", message: t("conn.ended") }));
     this.pending.clear();
     if (had) this.h.onEnd({ code, reason });
     if (FINAL_CODES.has(code)) {

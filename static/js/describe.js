@@ -1,8 +1,10 @@
 // Events in words: what the timeline and the copied text say about each
-// event. One place, so the views agree.
+// event. One place, so the views agree. The words are the page's language
+// (i18n.js); API names (send, recvfrom, SOCK_STREAM, ECONNREFUSED, LISTEN…)
+// stay as the API spells them, and an error's message is the server's.
 
-import { escapeBytes } from "./bytes.js";
-import { sockType } from "./python.js";
+import { byteCount, escapeBytes } from "./bytes.js";
+import { num, t, tn } from "./i18n.js";
 import { joinHostPort } from "./store.js";
 
 /** The filter group of an event: data, calls, states, errors, relay (a proxy at work), kernel or notes. */
@@ -42,7 +44,72 @@ export function arrow(ev) {
   return "";
 }
 
-/** A short name for the event: "send", "recvfrom", "connect", "error", "established". */
+// The socket states the server reports (docs/protocol.md §5.2), as the page names them.
+const STATES = {
+  opening: () => t("state.opening"),
+  created: () => t("state.created"),
+  connecting: () => t("state.connecting"),
+  listening: () => t("state.listening"),
+  bound: () => t("state.bound"),
+  established: () => t("state.established"),
+  "half-closed": () => t("state.half-closed"),
+  closed: () => t("state.closed"),
+  failed: () => t("state.failed"),
+  proxying: () => t("state.proxying"),
+};
+
+/** A socket state in words: "established" (in Korean "연결됨"); an unknown one as the server spells it. */
+export function stateName(state) {
+  const f = STATES[state];
+  return f ? f() : state;
+}
+
+// Socket kinds as people say them.
+const KINDS = {
+  tcp: () => t("kind.tcp"),
+  "tcp-listener": () => t("kind.tcp-listener"),
+  udp: () => t("kind.udp"),
+  "tcp-proxy": () => t("kind.tcp-proxy"),
+  "udp-proxy": () => t("kind.udp-proxy"),
+};
+
+/** A socket kind as people say it: "TCP connection", "TCP server", "UDP socket", "TCP proxy"… */
+export function kindName(kind) {
+  const f = KINDS[kind];
+  return f ? f() : t("kind.socket");
+}
+
+// The page's own notes in the timeline, by label.
+const NOTES = {
+  note: () => t("ev.note.note"),
+  session: () => t("ev.note.session"),
+  disconnected: () => t("ev.note.disconnected"),
+};
+
+// What a proxy did with a chunk, by the relay event's name.
+const RELAYS = {
+  chunk: () => t("ev.relay_name.chunk"),
+  drop: () => t("ev.relay_name.drop"),
+  hold: () => t("ev.relay_name.hold"),
+  fin: () => t("ev.relay_name.fin"),
+  open: () => t("ev.relay_name.open"),
+  close: () => t("ev.relay_name.close"),
+  reset: () => t("ev.relay_name.reset"),
+  error: () => t("ev.relay_name.error"),
+};
+
+/**
+ * errorText is the last error on a card: "connect failed: connection
+ * refused… (ECONNREFUSED)", or "recv() returned at once: …" when a
+ * non-blocking call said "not now". The message is the server's.
+ */
+export function errorText(err, notNow = false) {
+  const text = `${err.message}${err.errno ? ` (${err.errno})` : ""}`;
+  if (!err.op) return text;
+  return notNow ? t("card.error.not_now", { op: err.op, text }) : t("card.error.failed", { op: err.op, text });
+}
+
+/** A short name for the event: "send", "recvfrom", "connect()", "error: refused", "established". */
 export function label(ev) {
   switch (ev.type) {
     case "sent":
@@ -51,19 +118,21 @@ export function label(ev) {
     case "call":
       return ev.op + "()";
     case "result":
-      return ev.op + (ev.auto ? " (auto)" : "") + " ✓";
+      return ev.auto ? t("ev.label.done_auto", { op: ev.op }) : `${ev.op} ✓`;
     case "error":
-      return ev.code ? `error: ${ev.code}` : "error";
+      return ev.code ? t("ev.label.error_code", { code: ev.code }) : t("ev.label.error");
     case "state":
-      return ev.half ? `half-closed (${ev.half})` : ev.state;
+      if (ev.half === "read") return t("ev.label.half_read");
+      if (ev.half === "write") return t("ev.label.half_write");
+      return stateName(ev.state);
     case "relay":
-      return `relay ${ev.relay}`;
+      return t("ev.label.relay", { what: RELAYS[ev.relay] ? RELAYS[ev.relay]() : ev.relay });
     case "blocked":
-      return `${ev.op}() blocked`;
+      return t("ev.label.blocked", { op: ev.op });
     case "kernel":
-      return `kernel ${(ev.tcp && ev.tcp.state) || "?"}`;
+      return t("ev.label.kernel", { state: (ev.tcp && ev.tcp.state) || "?" });
     case "note":
-      return ev.label || "note";
+      return NOTES[ev.label || "note"] ? NOTES[ev.label || "note"]() : ev.label;
     default:
       return ev.type;
   }
@@ -82,9 +151,9 @@ export function detail(ev, bytes, max = 160) {
   switch (ev.type) {
     case "sent":
     case "data": {
-      const peer = ev.peer ? (ev.type === "data" ? `from ${ev.peer}  ` : `to ${ev.peer}  `) : "";
-      if (ev.eof) return "end of stream: recv returned 0 bytes (the peer finished sending)";
-      const cut = ev.datagram_len > (ev.len || 0) ? `  (truncated: the datagram had ${ev.datagram_len} bytes)` : "";
+      const peer = ev.peer ? `${ev.type === "data" ? t("ev.from", { peer: ev.peer }) : t("ev.to", { peer: ev.peer })}  ` : "";
+      if (ev.eof) return t("ev.eof");
+      const cut = ev.datagram_len > (ev.len || 0) ? `  ${t("ev.truncated", { bytes: byteCount(ev.datagram_len) })}` : "";
       return peer + (bytes ? escapeBytes(bytes, max) : "") + cut;
     }
     case "blocked":
@@ -111,7 +180,12 @@ export function detail(ev, bytes, max = 160) {
 // The relay events whose payload is bytes the proxy forwarded, dropped or held.
 const RELAY_BYTES = new Set(["chunk", "drop", "hold"]);
 
-const TOWARDS = { "to-target": "target", "to-client": "client" };
+// towards names the end a relayed chunk goes to: "target" or "client", or "".
+function towards(ev) {
+  if (ev.dir === "to-target") return t("ev.towards.target");
+  if (ev.dir === "to-client") return t("ev.towards.client");
+  return "";
+}
 
 /** "+25 ms", "+1.2 ms", "+300 µs": the delay a proxy gave a chunk. */
 export function delayText(us) {
@@ -128,31 +202,35 @@ function dropReason(ev) {
 }
 
 function connName(ev) {
-  return ev.conn ? `conn ${ev.conn}` : ev.peer ? `a datagram from ${ev.peer}` : "the proxy";
+  return ev.conn ? t("ev.conn", { n: ev.conn }) : ev.peer ? t("ev.conn_datagram", { peer: ev.peer }) : t("ev.conn_proxy");
+}
+
+function relayError(ev) {
+  return `${ev.message || ev.code || t("ev.label.error")}${ev.errno ? ` (${ev.errno})` : ""}`;
 }
 
 // relayText: "conn 1 → target, +25 ms: hel".
 function relayText(ev, bytes, max) {
   const who = connName(ev);
-  const to = TOWARDS[ev.dir] ? ` → ${TOWARDS[ev.dir]}` : "";
+  const to = towards(ev) ? ` → ${towards(ev)}` : "";
   const payload = bytes ? escapeBytes(bytes, max) : "";
   switch (ev.relay) {
     case "chunk":
       return `${who}${to}, ${delayText(ev.delay_us)}: ${payload}`;
     case "drop":
-      return `${who}${to}, dropped${dropReason(ev)}: ${payload}`;
+      return t("ev.relay.drop", { who, to, reason: dropReason(ev), payload });
     case "hold":
-      return `${who}${to}, held back to be reordered: ${payload}`;
+      return t("ev.relay.hold", { who, to, payload });
     case "fin":
-      return `${who}${to}: end of stream passed on (FIN)`;
+      return t("ev.relay.fin", { who, to });
     case "open":
-      return `${who} opened${ev.peer ? ` for ${ev.peer}` : ""}`;
+      return ev.peer ? t("ev.relay.open_for", { who, peer: ev.peer }) : t("ev.relay.open", { who });
     case "close":
-      return `${who} closed`;
+      return t("ev.relay.close", { who });
     case "reset":
-      return `${who} reset${ev.dir ? `, passed on to the ${TOWARDS[ev.dir]}` : " at both ends"}`;
+      return ev.dir ? t("ev.relay.reset_to", { who, towards: towards(ev) }) : t("ev.relay.reset_both", { who });
     case "error":
-      return `${who}${to}: ${ev.message || ev.code || "error"}${ev.errno ? ` (${ev.errno})` : ""}`;
+      return `${who}${to}: ${relayError(ev)}`;
     default:
       return who;
   }
@@ -165,31 +243,38 @@ function relayText(ev, bytes, max) {
 export function knobsText(k) {
   k = k || {};
   const parts = [];
-  if (k.latency_ms) parts.push(`latency ${k.latency_ms} ms`);
-  if (k.jitter_ms) parts.push(`jitter ±${k.jitter_ms} ms`);
-  if (k.bandwidth) parts.push(`bandwidth ${k.bandwidth.toLocaleString("en-US")} bytes/s`);
-  if (k.split) parts.push(`split into ${k.split}-byte pieces ${k.split_gap_ms || 1} ms apart`);
-  if (k.coalesce_ms) parts.push(`coalesce within ${k.coalesce_ms} ms`);
-  if (k.loss) parts.push(`loss ${percent(k.loss)}`);
-  if (k.reorder) parts.push(`reorder ${percent(k.reorder)}`);
-  return parts.length ? parts.join(", ") : "none (forwards unchanged)";
+  if (k.latency_ms) parts.push(t("ev.knob.latency", { ms: num(k.latency_ms) }));
+  if (k.jitter_ms) parts.push(t("ev.knob.jitter", { ms: num(k.jitter_ms) }));
+  if (k.bandwidth) parts.push(t("ev.knob.bandwidth", { n: num(k.bandwidth) }));
+  if (k.split) parts.push(t("ev.knob.split", { n: num(k.split), gap: num(k.split_gap_ms || 1) }));
+  if (k.coalesce_ms) parts.push(t("ev.knob.coalesce", { ms: num(k.coalesce_ms) }));
+  if (k.loss) parts.push(t("ev.knob.loss", { pct: percent(k.loss) }));
+  if (k.reorder) parts.push(t("ev.knob.reorder", { pct: percent(k.reorder) }));
+  return parts.length ? parts.join(", ") : t("ev.knob.none");
 }
 
 function percent(p) {
   return `${Math.round(p * 1000) / 10}%`;
 }
 
-/** Why a call waits, in words: "accept() waits for a client to connect". */
+// Why each call waits, in the kernel.
+const WAITS = {
+  accept: () => t("ev.wait.accept"),
+  recv: () => t("ev.wait.recv"),
+  recvfrom: () => t("ev.wait.recvfrom"),
+  connect: () => t("ev.wait.connect"),
+  send: () => t("ev.wait.send"),
+  sendto: () => t("ev.wait.sendto"),
+};
+
+/** Why a call op waits, in words: "waits for a client to connect: the accept queue is empty". */
+export function blockedWhy(op) {
+  return WAITS[op] ? WAITS[op]() : t("ev.wait.other");
+}
+
+/** Why a call waits, in words: "accept() waits for a client to connect: …". */
 export function blockedText(ev) {
-  const why = {
-    accept: "waits for a client to connect: the accept queue is empty",
-    recv: "waits for bytes: nothing has been received",
-    recvfrom: "waits for a datagram",
-    connect: "waits for the handshake to finish",
-    send: "waits for room: the send buffer is full",
-    sendto: "waits for room in the send buffer",
-  }[ev.op];
-  return `${ev.op}() ${why || "waits in the kernel"}`;
+  return t("ev.blocked", { op: ev.op, why: blockedWhy(ev.op) });
 }
 
 /** µs as a round-trip time: "48 µs", "1.2 ms", "230 ms". */
@@ -208,15 +293,15 @@ export function rttText(us) {
 export function kernelText(k) {
   const parts = [k.state || "?"];
   if (k.state === "LISTEN") {
-    parts.push(`accept queue ${k.recv_q || 0} / backlog ${k.backlog || 0}`);
+    parts.push(t("ev.kernel.accept_queue", { n: k.recv_q || 0, backlog: k.backlog || 0 }));
   } else if (k.state !== "CLOSED") {
     if (k.rtt_us) parts.push(`rtt ${rttText(k.rtt_us)}${k.rttvar_us ? ` ±${rttText(k.rttvar_us)}` : ""}`);
     if (k.cwnd) parts.push(`cwnd ${k.cwnd}`);
-    parts.push(`unacked ${k.unacked || 0}`, `retrans ${k.retrans || 0}`);
-    if (k.lost) parts.push(`lost ${k.lost}`);
+    parts.push(t("ev.kernel.unacked", { n: k.unacked || 0 }), t("ev.kernel.retrans", { n: k.retrans || 0 }));
+    if (k.lost) parts.push(t("ev.kernel.lost", { n: k.lost }));
     parts.push(`send-Q ${k.send_q || 0}`, `recv-Q ${k.recv_q || 0}`);
   }
-  if (k.closed) parts.push(k.state === "CLOSED" ? "released by the kernel" : `closed by you; released in ${((k.timer_ms || 0) / 1000).toFixed(1)} s`);
+  if (k.closed) parts.push(k.state === "CLOSED" ? t("ev.kernel.released") : t("ev.kernel.releasing", { s: ((k.timer_ms || 0) / 1000).toFixed(1) }));
   return parts.join(" · ");
 }
 
@@ -230,35 +315,37 @@ function callText(ev) {
     case "settimeout":
       return timeoutText(ev);
     case "accept":
-      return "accept a connection";
+      return t("ev.call.accept");
     case "recv":
-      return `recv at most ${ev.n || 0} bytes`;
+      return t("ev.call.recv", { n: num(ev.n || 0) });
     case "recvfrom":
-      return `recvfrom at most ${ev.n || 0} bytes`;
+      return t("ev.call.recvfrom", { n: num(ev.n || 0) });
     case "cancel":
-      return "cancel the blocked call";
+      return t("ev.call.cancel");
     case "step":
-      return "switch to step mode";
-    case "connect":
-      return `connect to ${hp}${ev.family ? ` (${ev.family})` : ""}${ev.timeout_ms ? `, timeout ${ev.timeout_ms} ms` : ""}`;
+      return t("ev.call.step");
+    case "connect": {
+      const to = t("ev.call.connect", { addr: hp });
+      return `${to}${ev.family ? ` (${ev.family})` : ""}${ev.timeout_ms ? `, ${t("ev.call.timeout", { ms: num(ev.timeout_ms) })}` : ""}`;
+    }
     case "listen":
-      return ev.host !== undefined ? `listen on ${hp}` : `listen, backlog ${ev.backlog || 0}`;
+      return ev.host !== undefined ? t("ev.call.listen_on", { addr: hp }) : `listen, backlog ${ev.backlog || 0}`;
     case "bind":
-      return `bind ${hp}`;
+      return t("ev.call.bind", { addr: hp });
     case "send":
-      return `send ${ev.len || 0} bytes`;
+      return t("ev.call.send", { bytes: byteCount(ev.len || 0) });
     case "sendto":
-      return `sendto ${hp}, ${ev.len || 0} bytes`;
+      return t("ev.call.sendto", { addr: hp, bytes: byteCount(ev.len || 0) });
     case "shutdown":
       return `shutdown ${ev.how}`;
     case "close":
-      return ev.now ? "close now" : "close";
+      return ev.now ? t("ev.call.close_now") : "close";
     case "proxy":
-      return `${(ev.proto || "tcp").toUpperCase()} proxy on ${hp} to ${ev.target}, knobs: ${knobsText(ev.knobs)}`;
+      return t("ev.call.proxy", { proto: (ev.proto || "tcp").toUpperCase(), addr: hp, target: ev.target, knobs: knobsText(ev.knobs) });
     case "proxy_set":
-      return `set knobs: ${knobsText(ev.knobs)}`;
+      return t("ev.call.proxy_set", { knobs: knobsText(ev.knobs) });
     case "proxy_reset":
-      return "reset every connection through the proxy now";
+      return t("ev.call.proxy_reset");
     default:
       return ev.op;
   }
@@ -267,33 +354,33 @@ function callText(ev) {
 function resultText(ev) {
   switch (ev.op) {
     case "socket":
-      return "a new socket: not bound, not connected, blocking";
+      return t("ev.result.socket");
     case "setsockopt":
-      return `${ev.option} = ${ev.value || 0}${ev.actual !== undefined && ev.actual !== ev.value ? ` (getsockopt reads back ${ev.actual})` : ""}`;
+      return `${ev.option} = ${ev.value || 0}${ev.actual !== undefined && ev.actual !== ev.value ? ` ${t("ev.result.readback", { n: ev.actual })}` : ""}`;
     case "settimeout":
-      return ev.how === "non-blocking" ? "non-blocking: calls that would wait fail with EAGAIN" : ev.how === "timeout" ? `calls wait at most ${(ev.timeout_ms || 0) / 1000} s` : "blocking: calls wait as long as it takes";
+      return ev.how === "non-blocking" ? t("ev.result.nonblocking") : ev.how === "timeout" ? t("ev.result.timeout", { s: (ev.timeout_ms || 0) / 1000 }) : t("ev.result.blocking");
     case "cancel":
-      return "the blocked call was interrupted";
+      return t("ev.result.cancel");
     case "step":
-      return "step mode: nothing happens until you call it";
+      return t("ev.result.step");
     case "connect":
-      return `connected from ${ev.local} to ${ev.remote}`;
+      return t("ev.result.connect", { local: ev.local, remote: ev.remote });
     case "listen":
-      return `listening on ${ev.local}${ev.backlog !== undefined ? `, backlog ${ev.backlog}` : ""}`;
+      return ev.backlog !== undefined ? t("ev.result.listen_backlog", { local: ev.local, backlog: ev.backlog }) : t("ev.result.listen", { local: ev.local });
     case "bind":
-      return `bound to ${ev.local}`;
+      return t("ev.result.bind", { local: ev.local });
     case "accept":
-      return `accepted socket ${ev.child} from ${ev.remote}`;
+      return t("ev.result.accept", { child: ev.child, remote: ev.remote });
     case "shutdown":
-      return `shut down ${ev.how}`;
+      return t("ev.result.shutdown", { how: ev.how });
     case "close":
-      return ev.auto ? "closed by itself: both directions are finished" : "closed";
+      return ev.auto ? t("ev.result.close_auto") : t("ev.result.close");
     case "proxy":
-      return `proxying ${ev.local} to ${ev.remote}, knobs: ${knobsText(ev.knobs)}`;
+      return t("ev.result.proxy", { local: ev.local, remote: ev.remote, knobs: knobsText(ev.knobs) });
     case "proxy_set":
-      return `knobs now: ${knobsText(ev.knobs)}`;
+      return t("ev.result.proxy_set", { knobs: knobsText(ev.knobs) });
     case "proxy_reset":
-      return `reset ${ev.conns || 0} ${ev.conns === 1 ? "connection" : "connections"}`;
+      return tn("ev.result.proxy_reset", ev.conns || 0);
     default:
       return "";
   }
@@ -301,7 +388,7 @@ function resultText(ev) {
 
 function stateText(ev) {
   const where = ev.remote ? `${ev.local || "?"} ⇄ ${ev.remote}` : ev.local || "";
-  if (ev.state === "connecting") return `trying ${ev.addr}${ev.addrs ? ` (resolved: ${ev.addrs.join(", ")})` : ""}`;
+  if (ev.state === "connecting") return ev.addrs ? t("ev.state.trying_resolved", { addr: ev.addr, addrs: ev.addrs.join(", ") }) : t("ev.state.trying", { addr: ev.addr });
   if (ev.reason) return where ? `${ev.reason} · ${where}` : ev.reason;
   return where;
 }
@@ -309,14 +396,17 @@ function stateText(ev) {
 // timeoutText: "settimeout None (blocking)", "settimeout 0 (non-blocking)", "settimeout 1.5 s".
 function timeoutText(ev) {
   const how = ev.how || (ev.timeout_ms ? "timeout" : "blocking");
-  if (how === "non-blocking") return "settimeout 0 (non-blocking)";
-  if (how === "timeout") return `settimeout ${(ev.timeout_ms || 0) / 1000} s`;
-  return "settimeout None (blocking)";
+  if (how === "non-blocking") return t("ev.call.settimeout_nonblocking");
+  if (how === "timeout") return t("ev.call.settimeout", { s: (ev.timeout_ms || 0) / 1000 });
+  return t("ev.call.settimeout_blocking");
 }
 
+// sockTypeName: ", SOCK_STREAM" or ", SOCK_DGRAM" for a socket call. The
+// type travels as proto ("tcp" or "udp"), the event's own "type" being "call".
 function sockTypeName(ev) {
-  const t = sockType(ev);
-  return t === "stream" ? ", SOCK_STREAM" : t === "dgram" ? ", SOCK_DGRAM" : "";
+  if (ev.proto === "tcp" || ev.socktype === "stream" || ev.sock_type === "stream") return ", SOCK_STREAM";
+  if (ev.proto === "udp" || ev.socktype === "dgram" || ev.sock_type === "dgram") return ", SOCK_DGRAM";
+  return "";
 }
 
 /** One line of plain text for copying: time, socket, arrow, label, length, detail (bytes in full). */
@@ -330,27 +420,32 @@ export function line(entry, time) {
 /** What a screen reader says for the event's row: who, what, how much, and the payload's start. */
 export function spoken(entry) {
   const ev = entry.ev;
-  const who = entry.sock ? `socket ${entry.sock}` : "session";
+  const who = entry.sock ? t("ev.who.socket", { n: entry.sock }) : t("ev.who.session");
+  const payload = entry.bytes ? escapeBytes(entry.bytes, 80) : "";
   switch (ev.type) {
     case "data":
-      if (ev.eof) return `${who} recv returned 0 bytes: end of stream`;
-      return `${who} received ${ev.len || 0} bytes${ev.peer ? ` from ${ev.peer}` : ""}: ${entry.bytes ? escapeBytes(entry.bytes, 80) : ""}`;
-    case "sent":
-      return `${who} sent ${ev.len || 0} bytes${ev.peer ? ` to ${ev.peer}` : ""}${entry.bytes ? `: ${escapeBytes(entry.bytes, 80)}` : ""}`;
+      if (ev.eof) return t("ev.spoken.eof", { who });
+      return ev.peer
+        ? t("ev.spoken.received_from", { who, bytes: byteCount(ev.len || 0), peer: ev.peer, payload })
+        : t("ev.spoken.received", { who, bytes: byteCount(ev.len || 0), payload });
+    case "sent": {
+      const sent = ev.peer ? t("ev.spoken.sent_to", { who, bytes: byteCount(ev.len || 0), peer: ev.peer }) : t("ev.spoken.sent", { who, bytes: byteCount(ev.len || 0) });
+      return payload ? `${sent}: ${payload}` : sent;
+    }
     case "call":
-      return `${who} call ${ev.op}: ${callText(ev)}`;
+      return t("ev.spoken.call", { who, op: ev.op, text: callText(ev) });
     case "result":
-      return `${who} ${ev.op} done: ${resultText(ev)}`;
+      return t("ev.spoken.result", { who, op: ev.op, text: resultText(ev) });
     case "error":
-      return `${who} error${ev.op ? ` in ${ev.op}` : ""}: ${detail(ev, null)}`;
+      return ev.op ? t("ev.spoken.error_in", { who, op: ev.op, text: detail(ev, null) }) : t("ev.spoken.error", { who, text: detail(ev, null) });
     case "state":
-      return `${who} is ${label(ev)}: ${stateText(ev)}`;
+      return t("ev.spoken.state", { who, state: label(ev), text: stateText(ev) });
     case "relay":
       return `${who} ${relaySpoken(ev, entry.bytes)}`;
     case "blocked":
-      return `${who} blocked: ${blockedText(ev)}`;
+      return t("ev.spoken.blocked", { who, text: blockedText(ev) });
     case "kernel":
-      return `${who} kernel: ${kernelText(ev.tcp || {})}`;
+      return t("ev.spoken.kernel", { who, text: kernelText(ev.tcp || {}) });
     default:
       return detail(ev, null);
   }
@@ -359,27 +454,27 @@ export function spoken(entry) {
 // relaySpoken: "relayed 3 bytes of conn 1 to the target: hel (delayed 25 ms)".
 function relaySpoken(ev, bytes) {
   const conn = connName(ev);
-  const to = TOWARDS[ev.dir] ? ` to the ${TOWARDS[ev.dir]}` : "";
+  const to = towards(ev) ? ` ${t("ev.spoken.to_end", { towards: towards(ev) })}` : "";
   const payload = bytes ? escapeBytes(bytes, 80) : "";
-  const n = ev.len || 0;
+  const n = byteCount(ev.len || 0);
   switch (ev.relay) {
     case "chunk":
-      return `relayed ${n} bytes of ${conn}${to}: ${payload} (delayed ${delayText(ev.delay_us).slice(1)})`;
+      return t("ev.spoken.relay_chunk", { bytes: n, conn, to, payload, delay: delayText(ev.delay_us).slice(1) });
     case "drop":
-      return `dropped ${n} bytes of ${conn}${to}${dropReason(ev)}: ${payload}`;
+      return t("ev.spoken.relay_drop", { bytes: n, conn, to, reason: dropReason(ev), payload });
     case "hold":
-      return `held back ${n} bytes of ${conn}${to}, to be reordered: ${payload}`;
+      return t("ev.spoken.relay_hold", { bytes: n, conn, to, payload });
     case "fin":
-      return `passed on the end of stream of ${conn}${to}`;
+      return t("ev.spoken.relay_fin", { conn, to });
     case "open":
-      return `opened ${conn}${ev.peer ? ` for ${ev.peer}` : ""}`;
+      return ev.peer ? t("ev.spoken.relay_open_for", { conn, peer: ev.peer }) : t("ev.spoken.relay_open", { conn });
     case "close":
-      return `closed ${conn}`;
+      return t("ev.spoken.relay_close", { conn });
     case "reset":
-      return `reset ${conn}${to ? `, passed on${to}` : " at both ends"}`;
+      return to ? t("ev.spoken.relay_reset_to", { conn, to }) : t("ev.spoken.relay_reset_both", { conn });
     case "error":
-      return `relay error in ${conn}${to}: ${ev.message || ev.code || ""}${ev.errno ? ` (${ev.errno})` : ""}`;
+      return t("ev.spoken.relay_error", { conn, to, message: relayError(ev) });
     default:
-      return `relay ${ev.relay} in ${conn}`;
+      return t("ev.spoken.relay_other", { what: ev.relay, conn });
   }
 }

@@ -5,15 +5,23 @@
 // its sockets carry on.
 //
 // Static markup names its message with data-i18n="key" (the text) and
-// data-i18n-attr="aria-label:key;title:key2" (attributes); views that build
+// data-i18n-attr="aria-label:key;title:key2" (attributes), with the values
+// of its {placeholders} in data-i18n-args (a JSON object); views that build
 // their own DOM call t() and re-render on the "langchange" event.
+//
+// English needs a singular and a plural ("1 socket", "2 sockets"), Korean
+// does not inflect: tn("x", n) picks "x.one" or "x.other" by n, and both
+// languages have both keys. Numbers are written with num(), in the page's
+// language.
 
+const page = typeof document !== "undefined"; // false in a worker: no catalog there
 const catalogs = new Map();
-let lang = document.documentElement.lang || "en";
+let lang = (page && document.documentElement.lang) || "en";
 let messages = readEmbedded();
 catalogs.set(lang, messages);
 
 function readEmbedded() {
+  if (!page) return {};
   const el = document.getElementById("messages");
   if (!el) return {};
   try {
@@ -37,6 +45,29 @@ export function t(key, vars) {
   return s;
 }
 
+/**
+ * tn("timeline.events", 3) is t("timeline.events.other", { n: "3" }): the
+ * message for a count, "….one" for 1 and "….other" otherwise, with {n} the
+ * count written in the page's language.
+ */
+export function tn(key, n, vars) {
+  return t(`${key}.${n === 1 ? "one" : "other"}`, { n: num(n), ...vars });
+}
+
+/** num(1234) is "1,234": a number written in the page's language. */
+export function num(n) {
+  return n.toLocaleString(lang);
+}
+
+/**
+ * msg(x) is x's text now: x is a string, or a function that words a message
+ * in the page's language each time it is called (for texts that stay on the
+ * page and must follow a switch of language).
+ */
+export function msg(x) {
+  return typeof x === "function" ? x() : (x ?? "");
+}
+
 /** has reports whether the catalog has key (for optional messages). */
 export function has(key) {
   return Object.hasOwn(messages, key);
@@ -50,14 +81,24 @@ export function currentLang() {
 /** apply re-renders the data-i18n texts and attributes under root. */
 export function apply(root = document) {
   for (const el of root.querySelectorAll("[data-i18n]")) {
-    const s = t(el.dataset.i18n);
+    const s = t(el.dataset.i18n, args(el));
     if (el.textContent !== s) el.textContent = s;
   }
   for (const el of root.querySelectorAll("[data-i18n-attr]")) {
     for (const pair of el.dataset.i18nAttr.split(";")) {
       const [attr, key] = pair.split(":").map((x) => x.trim());
-      if (attr && key) el.setAttribute(attr, t(key));
+      if (attr && key) el.setAttribute(attr, t(key, args(el)));
     }
+  }
+}
+
+// args reads an element's data-i18n-args: the values of its placeholders.
+function args(el) {
+  if (!el.dataset.i18nArgs) return undefined;
+  try {
+    return JSON.parse(el.dataset.i18nArgs);
+  } catch {
+    return undefined;
   }
 }
 
@@ -71,7 +112,7 @@ export async function setLang(l) {
   let next = catalogs.get(l);
   if (!next) {
     const res = await fetch(`/i18n/${encodeURIComponent(l)}.json`, { cache: "no-cache" });
-    if (!res.ok) throw new Error(`no messages for ${l}: HTTP ${res.status}`);
+    if (!res.ok) throw new Error(t("lang.failed", { lang: l, status: res.status }));
     next = await res.json();
     catalogs.set(l, next);
   }

@@ -31,15 +31,6 @@ export function encodeBinary(header, bytes) {
   return m;
 }
 
-/** Socket kinds as people say them. */
-export const KIND_NAMES = {
-  tcp: "TCP connection",
-  "tcp-listener": "TCP server",
-  udp: "UDP socket",
-  "tcp-proxy": "TCP proxy",
-  "udp-proxy": "UDP proxy",
-};
-
 /** Whether a socket kind is a bad-network proxy. */
 export const isProxy = (kind) => kind === "tcp-proxy" || kind === "udp-proxy";
 

@@ -11,7 +11,7 @@ export class Sock {
     this.kind = "";
     this.state = "";
     this.half = { read: false, write: false };
-    this.reason = "";
+    this.reason = ""; // the server's words, or the page's own (a function: msg in i18n.js)
     this.local = "";
     this.remote = "";
     this.peer = ""; // UDP: the last sender
@@ -85,7 +85,11 @@ export class Store {
     for (const s of this.sockets.values()) this.touch(s, true); // now "earlier session"
   }
 
-  /** Marks every open socket of the current session closed: the session ended with its WebSocket. */
+  /**
+   * Marks every open socket of the current session closed: the session
+   * ended with its WebSocket. reason is why: text, or a function that words
+   * it in the page's language (msg in i18n.js).
+   */
   endSession(reason) {
     for (const s of this.sockets.values()) {
       if (s.epoch !== this.epoch) continue;

@@ -4,6 +4,7 @@
 // thousands of events a second the page's main thread receives one message
 // per batch rather than one task per event; else on the main thread.
 
+import { t } from "./i18n.js"; // safe in the worker, which never words anything
 import { decode } from "./protocol.js";
 
 const BATCH_MS = 4;
@@ -84,7 +85,7 @@ export function workerSocket(url, subprotocol, handlers) {
         if (current) {
           const h = current;
           current = null;
-          h.onclose(1006, "the connection worker failed");
+          h.onclose(1006, t("conn.worker_failed"));
         }
       });
     } catch {

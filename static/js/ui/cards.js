@@ -4,30 +4,32 @@
 // connections are cards of their own, placed after it and linked to it.
 
 import { byteCount } from "../bytes.js";
+import { errorText, kindName, stateName } from "../describe.js";
 import { $, duration, h, setText } from "../dom.js";
-import { KIND_NAMES, isProxy } from "../protocol.js";
+import { currentLang, msg, num, t, tn } from "../i18n.js";
+import { isProxy } from "../protocol.js";
 import { createKernel, tickKernel, updateKernel } from "./kernel.js";
 import { createProxy, updateProxy } from "./proxy.js";
 import { createStep, tickStep, updateStep } from "./step.js";
 
 const STATE_HELP = {
-  opening: "asking the kernel for the socket",
-  created: "a new socket: not bound, not connected; nothing happens until you call it",
-  connecting: "the handshake is under way",
-  listening: "waiting for clients; connections are accepted by themselves",
-  bound: "ready to send and receive datagrams",
-  established: "connected: bytes can flow both ways",
-  "half-closed": "one direction is finished",
-  closed: "the socket is closed",
-  failed: "the socket failed",
-  proxying: "forwarding clients to the target",
+  opening: () => t("card.help.opening"),
+  created: () => t("card.help.created"),
+  connecting: () => t("card.help.connecting"),
+  listening: () => t("card.help.listening"),
+  bound: () => t("card.help.bound"),
+  established: () => t("card.help.established"),
+  "half-closed": () => t("card.help.half-closed"),
+  closed: () => t("card.help.closed"),
+  failed: () => t("card.help.failed"),
+  proxying: () => t("card.help.proxying"),
 };
 
 // STEP_HELP explains a step socket's state: nothing happens by itself.
 const STEP_HELP = {
-  bound: "bound to a local address; call listen() to accept connections, or connect()",
-  listening: "listening: connections wait in the kernel's accept queue until you call accept()",
-  established: "connected: bytes that arrive wait in the kernel until you call recv()",
+  bound: () => t("card.step_help.bound"),
+  listening: () => t("card.step_help.listening"),
+  established: () => t("card.step_help.established"),
 };
 
 export class Cards {
@@ -52,7 +54,7 @@ export class Cards {
           this.cards.delete(k);
         }
       }
-      this.actions.announce(`Removed ${n} closed ${n === 1 ? "socket" : "sockets"}`);
+      this.actions.announce(tn("card.removed", n));
       this.sync();
       const heading = $("sockets-h");
       heading.tabIndex = -1;
@@ -61,6 +63,12 @@ export class Cards {
     setInterval(() => this.tick(), 1000);
     // Blocked calls and lingering connections count in tenths of a second.
     setInterval(() => this.tickFast(), 100);
+    // A card's fixed labels follow the language by themselves (data-i18n);
+    // what update() writes is written again.
+    document.addEventListener("langchange", () => {
+      for (const s of this.store.sockets.values()) this.store.touch(s);
+      this.render();
+    });
   }
 
   /** Updates the cards of the sockets that changed. */
@@ -111,22 +119,22 @@ export class Cards {
     const titleId = `sock-${s.key.replace(":", "-")}`;
     if (isProxy(s.kind)) return createProxy(this, s, titleId);
     const refs = {};
-    const dd = (name) => (refs[name] = h("dd"));
-    const btn = (text, onclick) => h("button", { type: "button", class: "btn small", onclick }, text);
+    // data-field names each fact, for the learning column's concepts (learn-highlight.js).
+    const dd = (name) => (refs[name] = h("dd", { dataset: { field: name } }));
+    const btn = (key, onclick) => h("button", { type: "button", class: "btn small", onclick, i18n: key });
     refs.title = h("h3", { id: titleId });
     refs.state = h("span", { class: "badge" });
     refs.stateHelp = h("p", { class: "state-help hint" });
     refs.parent = h("p", { class: "linked", hidden: true });
     refs.children = h("p", { class: "linked", hidden: true });
     refs.error = h("p", { class: "card-error", hidden: true });
-    refs.send = btn("Send…", () => this.actions.send(s));
-    refs.connect = btn("Connect a client", () => this.actions.connectTo(s));
-    refs.shut = btn("Shut down writing", () => this.actions.shutdown(s));
-    refs.close = btn("Close", () => this.actions.close(s));
-    refs.stepBtn = btn("Step mode", () => this.actions.step(s));
-    refs.stepBtn.title = "Stop accepting and reading by itself: from then on you make each call";
-    refs.mode = h("span", { class: "pill mode", hidden: true, title: "Step mode: nothing happens on this socket until you make the call" }, "step");
-    refs.optsDt = h("dt", { hidden: true }, "Options");
+    refs.send = btn("card.send", () => this.actions.send(s));
+    refs.connect = btn("card.connect", () => this.actions.connectTo(s));
+    refs.shut = btn("card.shutdown", () => this.actions.shutdown(s));
+    refs.close = h("button", { type: "button", class: "btn small", onclick: () => this.actions.close(s) }); // "Close" or "Close now": update() says
+    refs.stepBtn = h("button", { type: "button", class: "btn small", onclick: () => this.actions.step(s), i18n: "card.step", i18nAttr: { title: "card.step_title" } });
+    refs.mode = h("span", { class: "pill mode", hidden: true, i18n: "card.mode", i18nAttr: { title: "card.mode_title" } });
+    refs.optsDt = h("dt", { hidden: true, i18n: "card.options" });
     refs.opts = h("dd", { hidden: true });
     const uid = titleId.replace("sock-", "");
     refs.kernel = createKernel(uid);
@@ -141,18 +149,18 @@ export class Cards {
       h(
         "dl",
         { class: "facts" },
-        h("dt", {}, "Local"),
+        h("dt", { i18n: "card.local", dataset: { field: "local" } }),
         dd("local"),
-        h("dt", {}, "Remote"),
+        h("dt", { i18n: "card.remote", dataset: { field: "remote" } }),
         dd("remote"),
-        h("dt", {}, "Received"),
+        h("dt", { i18n: "card.received", dataset: { field: "in" } }),
         dd("in"),
-        h("dt", {}, "Sent"),
+        h("dt", { i18n: "card.sent", dataset: { field: "out" } }),
         dd("out"),
         ...refs.kernel.rows,
         refs.optsDt,
         refs.opts,
-        h("dt", {}, "Age"),
+        h("dt", { i18n: "card.age" }),
         dd("age"),
       ),
       refs.kernel.box,
@@ -179,32 +187,49 @@ export class Cards {
   updateSocket(s, { el, refs }) {
     // A TCP socket is a "connection" once it connects or is accepted.
     const unconnected = s.kind === "tcp" && !s.parent && (s.state === "created" || s.state === "bound" || s.state === "opening");
-    const kind = unconnected ? "TCP socket" : KIND_NAMES[s.kind] || "socket";
-    const role = s.kind === "tcp" && !unconnected ? (s.parent ? " (accepted)" : s.target ? " (client)" : "") : "";
-    setText(refs.title, `Socket ${s.id} · ${kind}${role}${s.epoch !== this.store.epoch ? " · earlier session" : ""}`);
-    const state = s.state === "half-closed" ? `half-closed: ${[s.half.write && "no more sending", s.half.read && "no more receiving"].filter(Boolean).join(", ")}` : s.state || "opening";
+    const kind = unconnected ? t("card.kind.tcp_socket") : kindName(s.kind);
+    const role = s.kind === "tcp" && !unconnected ? (s.parent ? t("card.role.accepted") : s.target ? t("card.role.client") : "") : "";
+    const earlier = s.epoch !== this.store.epoch ? ` · ${t("card.earlier")}` : "";
+    setText(refs.title, `${t("card.title", { n: s.id, kind: role ? `${kind} ${role}` : kind })}${earlier}`);
+    const state = s.state === "half-closed" ? t("card.half", { which: [s.half.write && t("card.half.write"), s.half.read && t("card.half.read")].filter(Boolean).join(", ") }) : stateName(s.state || "opening");
     setText(refs.state, state);
     refs.state.className = `badge st-${s.state || "opening"}`;
     el.className = `sock-card k-${s.kind || "none"} st-${s.state || "opening"}${s.final ? " final" : ""}`;
-    setText(refs.stateHelp, s.reason || (s.step && STEP_HELP[s.state]) || STATE_HELP[s.state] || "");
+    const help = (s.step && STEP_HELP[s.state]) || STATE_HELP[s.state];
+    setText(refs.stateHelp, msg(s.reason) || (help ? help() : ""));
     refs.mode.hidden = !s.step;
     if (s.parent) {
       el.dataset.parent = `${s.epoch}:${s.parent}`;
       refs.parent.hidden = false;
-      if (!refs.parent.firstChild) refs.parent.append("Accepted by ", this.link(s.epoch, s.parent));
+      if (refs.parentLang !== currentLang()) {
+        refs.parentLang = currentLang();
+        // "Accepted by socket 1": the link sits where the message's {socket} is.
+        const [before, after] = t("card.accepted_by").split("{socket}");
+        refs.parent.replaceChildren(before, this.link(s.epoch, s.parent), after ?? "");
+      }
     }
     if (s.kind === "tcp-listener" && s.children.length) {
       refs.children.hidden = false;
-      refs.children.replaceChildren("Accepted connections: ", ...s.children.flatMap((id, i) => (i ? [", ", this.link(s.epoch, id)] : [this.link(s.epoch, id)])));
+      const links = s.children.flatMap((id, i) => (i ? [", ", this.link(s.epoch, id)] : [this.link(s.epoch, id)]));
+      const [before, after] = t("card.accepted_list").split("{sockets}");
+      refs.children.replaceChildren(before, ...links, after ?? "");
     }
-    setText(refs.local, s.local || (s.state === "created" ? "— (not bound yet)" : "—"));
-    const remote = s.kind === "udp" ? (s.peer ? `last datagram from ${s.peer}` : "any (UDP is connectionless)") : s.kind === "tcp-listener" ? "— (a listener has no peer)" : s.remote || s.target || (s.state === "created" || s.state === "bound" ? "— (not connected)" : "—");
+    setText(refs.local, s.local || (s.state === "created" ? t("card.local.unbound") : "—"));
+    const remote =
+      s.kind === "udp"
+        ? s.peer
+          ? t("card.remote.udp_peer", { peer: s.peer })
+          : t("card.remote.udp_any")
+        : s.kind === "tcp-listener"
+          ? t("card.remote.listener")
+          : s.remote || s.target || (s.state === "created" || s.state === "bound" ? t("card.remote.unconnected") : "—");
     setText(refs.remote, remote);
-    setText(refs.in, `${byteCount(s.inBytes)} in ${s.inMsgs.toLocaleString("en-US")} ${s.kind === "udp" ? "datagram" : "read"}${s.inMsgs === 1 ? "" : "s"}`);
-    setText(refs.out, `${byteCount(s.outBytes)} in ${s.outMsgs.toLocaleString("en-US")} ${s.kind === "udp" ? "datagram" : "send"}${s.outMsgs === 1 ? "" : "s"}`);
+    const udp = s.kind === "udp";
+    setText(refs.in, tn(udp ? "card.in.datagrams" : "card.in.reads", s.inMsgs, { bytes: byteCount(s.inBytes) }));
+    setText(refs.out, tn(udp ? "card.out.datagrams" : "card.out.sends", s.outMsgs, { bytes: byteCount(s.outBytes) }));
     this.age(s, refs);
     const opts = Object.entries(s.options).map(([k, v]) => `${k}=${v}`);
-    if (s.timeout) opts.unshift(s.timeout.how === "timeout" ? `timeout ${s.timeout.ms / 1000} s` : s.timeout.how);
+    if (s.timeout) opts.unshift(s.timeout.how === "timeout" ? t("card.timeout", { s: num(s.timeout.ms / 1000) }) : s.timeout.how === "non-blocking" ? t("card.nonblocking") : t("card.blocking"));
     refs.optsDt.hidden = refs.opts.hidden = opts.length === 0;
     setText(refs.opts, opts.join(" · "));
     updateKernel(s, refs.kernel);
@@ -213,8 +238,7 @@ export class Cards {
     if (s.error) {
       // EAGAIN and EINPROGRESS are how a non-blocking call says "not now", not failures.
       const notNow = s.error.code === "would_block" || s.error.code === "in_progress";
-      const what = s.error.op ? `${s.error.op}${notNow ? "() returned at once" : " failed"}: ` : "";
-      setText(refs.error, `${what}${s.error.message}${s.error.errno ? ` (${s.error.errno})` : ""}`);
+      setText(refs.error, errorText(s.error, notNow));
       refs.error.classList.toggle("not-now", notNow);
     }
     const isConn = s.kind === "tcp";
@@ -226,12 +250,12 @@ export class Cards {
     refs.close.disabled = s.final;
     refs.stepBtn.hidden = s.step || s.final || !(s.kind === "tcp" || s.kind === "tcp-listener" || s.kind === "udp") || s.epoch !== this.store.epoch;
     refs.send.hidden = s.kind === "tcp-listener" || (s.step && s.kind === "tcp" && !s.canSend && !s.final);
-    setText(refs.close, s.closing && !s.final ? "Close now" : "Close");
-    refs.close.title = s.closing && !s.final ? "The close waits for earlier sends; this closes at once and cancels them" : "";
+    setText(refs.close, s.closing && !s.final ? t("card.close_now") : t("card.close"));
+    refs.close.title = s.closing && !s.final ? t("card.close_now_title") : "";
   }
 
   link(epoch, id) {
-    return h("button", { type: "button", class: "link", onclick: () => this.focus(`${epoch}:${id}`) }, `socket ${id}`);
+    return h("button", { type: "button", class: "link", onclick: () => this.focus(`${epoch}:${id}`) }, t("card.link", { n: id }));
   }
 
   /** Scrolls a socket's card into view and gives it focus. */
@@ -247,7 +271,7 @@ export class Cards {
 
   age(s, refs) {
     const ms = s.final && s.endT ? (s.endT - s.firstT) / 1000 : performance.now() - s.bornAt;
-    setText(refs.age, s.final ? `lived ${duration(ms)}` : duration(ms));
+    setText(refs.age, s.final ? t("card.lived", { age: duration(ms) }) : duration(ms));
   }
 
   tick() {

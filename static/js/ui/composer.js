@@ -1,9 +1,13 @@
 // The composer: what to send, from which socket, to where (UDP), in which
 // format, with a live preview of the exact bytes; Enter sends, Shift+Enter
 // is a new line, ↑/↓ walk the history; repeat N times with an interval.
+// When the language changes, the socket list, the preview and the progress
+// are worded again.
 
 import { ParseError, byteCount, hex, parsePayload } from "../bytes.js";
+import { stateName } from "../describe.js";
 import { $, setText } from "../dom.js";
+import { msg, t } from "../i18n.js";
 import { splitAddr } from "../protocol.js";
 
 const HISTORY_KEY = "playground.history.v1";
@@ -45,6 +49,11 @@ export class Composer {
     this.sel.addEventListener("change", () => this.onSocketChange());
     this.stopBtn.addEventListener("click", () => this.stop());
     this.text.addEventListener("keydown", (e) => this.onKey(e));
+    document.addEventListener("langchange", () => {
+      this.sig = null;
+      this.sync(true);
+      setText(this.progress, msg(this.progressText));
+    });
     this.refresh();
   }
 
@@ -79,17 +88,19 @@ export class Composer {
     const items = [];
     for (const s of this.store.sockets.values()) {
       if (s.epoch !== this.store.epoch || !s.canSend) continue;
-      items.push([s.key, `Socket ${s.id} · ${s.kind === "udp" ? `UDP ${s.local || "(not bound: sendto binds it)"}` : `TCP ${s.local} → ${s.remote}`}`]);
+      const what = s.kind === "udp" ? `UDP ${s.local || t("composer.unbound")}` : `TCP ${s.local} → ${s.remote}`;
+      items.push([s.key, t("composer.socket", { n: s.id, what })]);
     }
     // The socket in use stays selected when it can no longer send, so that
     // the next Enter does not go to another one unnoticed.
     const gone = cur && !items.some(([k]) => k === cur) ? this.store.sockets.get(cur) : null;
     if (gone) {
-      items.push([cur, `Socket ${gone.id} · ${gone.epoch !== this.store.epoch ? "earlier session" : gone.state || "closed"}: cannot send`]);
-      if (!this.goneSaid) this.announce(`Socket ${gone.id} can no longer send; choose another socket`);
+      const why = gone.epoch !== this.store.epoch ? t("card.earlier") : stateName(gone.state || "closed");
+      items.push([cur, t("composer.cannot", { n: gone.id, why })]);
+      if (!this.goneSaid) this.announce(t("composer.gone", { n: gone.id }));
       this.goneSaid = true;
     } else this.goneSaid = false;
-    if (items.length === 0) items.push(["", "No socket can send yet"]);
+    if (items.length === 0) items.push(["", t("composer.none")]);
     const sig = items.map((i) => i.join("=")).join("\n");
     if (sig !== this.sig) {
       // Rebuilt only when the list changed: a rebuild closes an open dropdown.
@@ -144,9 +155,9 @@ export class Composer {
       problem = err.message;
     }
     const limit = this.store.limits ? this.store.limits.max_send : Infinity;
-    if (this.bytes && this.bytes.length > limit) problem = `${byteCount(this.bytes.length)}: more than one send may carry (${byteCount(limit)})`;
+    if (this.bytes && this.bytes.length > limit) problem = t("composer.too_big", { bytes: byteCount(this.bytes.length), limit: byteCount(limit) });
     if (problem) {
-      setText(this.preview, `Cannot send: ${problem}`);
+      setText(this.preview, t("composer.cannot_send", { why: problem }));
       this.preview.classList.add("bad");
       this.text.setAttribute("aria-invalid", "true");
     } else {
@@ -156,14 +167,16 @@ export class Composer {
     }
     const s = this.selected();
     let why = problem;
-    if (!s) why ||= "open a socket first";
-    else if (!s.canSend) why ||= `socket ${s.id} cannot send (${s.epoch !== this.store.epoch ? "an earlier session" : s.state}): choose another`;
+    if (!s) why ||= t("composer.why.no_socket");
+    else if (!s.canSend) why ||= t("composer.why.cannot", { n: s.id, state: s.epoch !== this.store.epoch ? t("timeline.earlier") : stateName(s.state) });
     else if (s.kind === "udp") {
       const port = Number(this.port.value);
-      const bad = !this.host.value.trim() ? "enter the destination host" : !Number.isInteger(port) || port < 1 || port > 65535 ? "enter the destination port (1 to 65535)" : "";
-      if (bad.includes("port") && this.port.value !== "") this.port.setAttribute("aria-invalid", "true");
+      const badHost = !this.host.value.trim();
+      const badPort = !badHost && (!Number.isInteger(port) || port < 1 || port > 65535);
+      const bad = badHost ? t("composer.why.host") : badPort ? t("composer.why.port") : "";
+      if (badPort && this.port.value !== "") this.port.setAttribute("aria-invalid", "true");
       else this.port.removeAttribute("aria-invalid");
-      if (bad && !problem) setText(this.preview, `${this.preview.textContent} · to send, ${bad}`);
+      if (bad && !problem) setText(this.preview, `${this.preview.textContent} · ${t("composer.to_send", { what: bad })}`);
       why ||= bad;
     }
     this.submit.disabled = !!why || !!this.run;
@@ -177,14 +190,14 @@ export class Composer {
       return;
     }
     if (e.shiftKey || e.altKey || e.ctrlKey || e.metaKey) return; // selecting text, not history
-    const t = this.text;
-    if (e.key === "ArrowUp" && !t.value.slice(0, t.selectionStart).includes("\n")) {
+    const box = this.text;
+    if (e.key === "ArrowUp" && !box.value.slice(0, box.selectionStart).includes("\n")) {
       if (this.hpos === 0) return;
-      if (this.hpos === this.history.length) this.draft = { text: t.value, format: this.format };
+      if (this.hpos === this.history.length) this.draft = { text: box.value, format: this.format };
       this.hpos--;
       this.recall(this.history[this.hpos]);
       e.preventDefault();
-    } else if (e.key === "ArrowDown" && !t.value.slice(t.selectionEnd).includes("\n")) {
+    } else if (e.key === "ArrowDown" && !box.value.slice(box.selectionEnd).includes("\n")) {
       if (this.hpos >= this.history.length) return;
       this.hpos++;
       this.recall(this.hpos === this.history.length ? this.draft : this.history[this.hpos]);
@@ -219,7 +232,7 @@ export class Composer {
   async start() {
     this.refresh();
     if (this.submit.disabled) {
-      if (this.submit.title) this.announce(`Not sent: ${this.submit.title}`);
+      if (this.submit.title) this.announce(t("composer.not_sent", { why: this.submit.title }));
       return;
     }
     this.goneSaid = false;
@@ -261,15 +274,29 @@ export class Composer {
       const now = performance.now();
       if (now - shown >= 250) {
         shown = now;
-        setText(this.progress, `${sent} of ${n} sent`);
+        const done = sent;
+        // The counts as typed in Repeat: no grouping.
+        this.showProgress(() => t("composer.progress", { sent: done, n }));
       }
     }
     this.run = null;
     this.stopBtn.hidden = true;
-    const summary = failed ? `Stopped after ${sent} of ${n}: ${failed}` : run.stop ? `Stopped after ${sent} of ${n}` : `All ${n} sent`;
-    setText(this.progress, summary);
-    this.announce(summary);
+    const stopped = run.stop;
+    this.showProgress(() =>
+      failed
+        ? t("composer.stopped_failed", { sent, n, why: failed })
+        : stopped
+          ? t("composer.stopped", { sent, n })
+          : t("composer.all_sent", { n }),
+    );
+    this.announce(msg(this.progressText));
     this.refresh();
+  }
+
+  // showProgress shows how a repeat goes; text words it in the page's language.
+  showProgress(text) {
+    this.progressText = text;
+    setText(this.progress, msg(text));
   }
 
   stop() {

@@ -6,33 +6,35 @@
 
 import { rttText } from "../describe.js";
 import { h, setText } from "../dom.js";
+import { t } from "../i18n.js";
 import { TCPDiagram, pathText } from "./tcpstate.js";
 
+// What each TCP state means (the states keep the kernel's names).
 const MEANING = {
-  LISTEN: "waiting for connections",
-  SYN_SENT: "SYN sent; waiting for the SYN+ACK",
-  SYN_RECV: "SYN received, SYN+ACK sent; waiting for the ACK",
-  ESTABLISHED: "the handshake is done; data flows both ways",
-  FIN_WAIT1: "you closed; your FIN is not yet acknowledged",
-  FIN_WAIT2: "your FIN is acknowledged; waiting for the peer's FIN",
-  CLOSE_WAIT: "the peer sent FIN; waiting for you to close",
-  CLOSING: "both sent FIN at once; waiting for the ACK",
-  LAST_ACK: "you closed after the peer; waiting for the ACK of your FIN",
-  TIME_WAIT: "the side that closed first waits 2×MSL so stray segments die out",
-  CLOSED: "the kernel has let the connection go",
+  LISTEN: () => t("kernel.meaning.LISTEN"),
+  SYN_SENT: () => t("kernel.meaning.SYN_SENT"),
+  SYN_RECV: () => t("kernel.meaning.SYN_RECV"),
+  ESTABLISHED: () => t("kernel.meaning.ESTABLISHED"),
+  FIN_WAIT1: () => t("kernel.meaning.FIN_WAIT1"),
+  FIN_WAIT2: () => t("kernel.meaning.FIN_WAIT2"),
+  CLOSE_WAIT: () => t("kernel.meaning.CLOSE_WAIT"),
+  CLOSING: () => t("kernel.meaning.CLOSING"),
+  LAST_ACK: () => t("kernel.meaning.LAST_ACK"),
+  TIME_WAIT: () => t("kernel.meaning.TIME_WAIT"),
+  CLOSED: () => t("kernel.meaning.CLOSED"),
 };
 
 /** Builds the kernel part of a card: rows for the facts list, and the diagram. */
 export function createKernel(uid) {
   const refs = {};
-  refs.stateDt = h("dt", { hidden: true }, "Kernel");
+  refs.stateDt = h("dt", { hidden: true, i18n: "kernel.kernel" });
   refs.state = h("dd", { hidden: true, class: "kernel-state" });
-  refs.numsDt = h("dt", { hidden: true }, "Queues");
-  refs.nums = h("dd", { hidden: true });
+  refs.numsDt = h("dt", { hidden: true, dataset: { field: "queue" } }); // "Queues" or "Accept queue": updateKernel says
+  refs.nums = h("dd", { hidden: true, dataset: { field: "queue" } });
   refs.rows = [refs.stateDt, refs.state, refs.numsDt, refs.nums];
   refs.path = h("p", { class: "kpath" });
   refs.diagram = new TCPDiagram(`tcpd-${uid}`);
-  refs.details = h("details", { class: "tcp-diagram" }, h("summary", {}, "TCP state diagram"), refs.diagram.svg);
+  refs.details = h("details", { class: "tcp-diagram" }, h("summary", { i18n: "kernel.diagram" }), refs.diagram.svg);
   refs.box = h("div", { class: "kernel", hidden: true }, refs.path, refs.details);
   refs.opened = false;
   return refs;
@@ -56,14 +58,14 @@ export function updateKernel(s, refs) {
   const quiet = k.state === "CLOSED" || k.state === "TIME_WAIT";
   refs.numsDt.hidden = refs.nums.hidden = quiet;
   if (k.state === "LISTEN") {
-    setText(refs.numsDt, "Accept queue");
+    setText(refs.numsDt, t("kernel.accept_queue"));
     const backlog = k.backlog || s.backlog || 0;
     const waiting = k.recv_q || 0;
-    setText(refs.nums, `${waiting} / backlog ${backlog}${waiting > backlog ? ": full, the kernel drops new SYNs (clients retry)" : waiting ? " waiting to be accepted" : ""}`);
+    setText(refs.nums, t(waiting > backlog ? "kernel.queue.full" : waiting ? "kernel.queue.waiting" : "kernel.queue.empty", { n: waiting, backlog }));
   } else if (!quiet) {
-    setText(refs.numsDt, "Queues");
-    const parts = [`send-Q ${k.send_q || 0} B`, `recv-Q ${k.recv_q || 0} B`, `unacked ${k.unacked || 0}`, `retrans ${k.retrans || 0}`];
-    if (k.lost) parts.push(`lost ${k.lost}`);
+    setText(refs.numsDt, t("kernel.queues"));
+    const parts = [`send-Q ${k.send_q || 0} B`, `recv-Q ${k.recv_q || 0} B`, t("ev.kernel.unacked", { n: k.unacked || 0 }), t("ev.kernel.retrans", { n: k.retrans || 0 })];
+    if (k.lost) parts.push(t("ev.kernel.lost", { n: k.lost }));
     if (k.rtt_us) parts.push(`rtt ${rttText(k.rtt_us)}${k.rttvar_us ? ` ±${rttText(k.rttvar_us)}` : ""}`);
     if (k.cwnd) parts.push(`cwnd ${k.cwnd}`);
     setText(refs.nums, parts.join(" · "));
@@ -79,15 +81,11 @@ export function tickKernel(s, refs) {
   let text = k.state || "?";
   if (k.closed && k.state !== "CLOSED") {
     const left = Math.max(0, (k.timer_ms || 0) - (performance.now() - s.kernelAt));
-    text += s.kernelEnded
-      ? " · closed by you; the session ended before the kernel let it go"
-      : k.timer_ms
-        ? ` · closed by you; the kernel lets it go in ${(left / 1000).toFixed(1)} s`
-        : " · closed by you; the kernel still holds it";
+    text += ` · ${s.kernelEnded ? t("kernel.closed.ended") : k.timer_ms ? t("kernel.closed.timer", { s: (left / 1000).toFixed(1) }) : t("kernel.closed.held")}`;
   } else if (k.state === "CLOSED" && !k.closed && !s.final) {
-    text += " · no connection yet";
+    text += ` · ${t("kernel.no_connection")}`;
   } else {
-    text += ` · ${MEANING[k.state] || ""}`;
+    text += ` · ${MEANING[k.state] ? MEANING[k.state]() : ""}`;
   }
   setText(refs.state, text);
 }

@@ -4,20 +4,16 @@
 // services' one-click buttons.
 
 import { $, setText } from "../dom.js";
+import { msg, t } from "../i18n.js";
 import { splitAddr } from "../protocol.js";
 
+// Each kind's submit button and hint.
 const KINDS = {
-  connect: { button: "Connect", hint: "Connects to the address: the server there must be listening." },
-  listen: { button: "Listen", hint: "Port 0 lets the kernel choose a free port; the card shows which." },
-  bind: { button: "Bind", hint: "Port 0 lets the kernel choose a free port. A UDP socket sends datagrams to any address." },
-  proxy: {
-    button: "Start proxy",
-    hint: "Listens on a new port (0: the kernel picks) and forwards to the target; its card has the knobs that make the network misbehave.",
-  },
-  socket: {
-    button: "Create socket",
-    hint: "socket.socket() and nothing more: bind, listen, accept, connect and recv are then calls you make on its card, one at a time, as a Python program would. Nothing happens by itself.",
-  },
+  connect: { button: () => t("open.connect"), hint: () => t("open.hint.connect") },
+  listen: { button: () => t("open.listen"), hint: () => t("open.hint.listen") },
+  bind: { button: () => t("open.bind"), hint: () => t("open.hint.bind") },
+  proxy: { button: () => t("open.proxy"), hint: () => t("open.hint.proxy") },
+  socket: { button: () => t("open.socket"), hint: () => t("open.hint.socket") },
 };
 
 export class Opener {
@@ -67,6 +63,10 @@ export class Opener {
     });
     this.defaultTarget();
     this.setKind(this.form.elements.kind.value, true);
+    document.addEventListener("langchange", () => {
+      this.label();
+      if (!this.error.hidden) setText(this.error, msg(this.errorText));
+    });
   }
 
   // defaultTarget points the proxy at the echo service of its protocol.
@@ -80,8 +80,6 @@ export class Opener {
   setKind(kind, first = false) {
     if (!first && this.kind !== "socket") this.remembered[this.kind] = { host: this.host.value, port: this.port.value };
     this.kind = kind;
-    const k = KINDS[kind];
-    setText(this.submit, k.button);
     const r = this.remembered[kind];
     if (r) {
       this.host.value = r.host;
@@ -101,20 +99,26 @@ export class Opener {
     for (const f of this.stepFields) f.hidden = !step;
     for (const f of this.addrFields) f.hidden = step;
     this.submit.parentElement.classList.toggle("step-kind", step);
-    setText(this.hostLabel, proxy ? "Listen host" : "Host");
-    setText(this.portLabel, proxy ? "Listen port" : "Port");
+    this.label();
+  }
+
+  // label words the form for its kind: the button, the address labels, the hint.
+  label() {
+    const proxy = this.kind === "proxy";
+    setText(this.submit, KINDS[this.kind].button());
+    setText(this.hostLabel, proxy ? t("open.listen_host") : t("open.host"));
+    setText(this.portLabel, proxy ? t("open.listen_port") : t("open.port"));
     this.setHint();
   }
 
   setHint() {
-    const k = KINDS[this.kind];
-    let extra = "";
+    let text = KINDS[this.kind].hint();
     if (this.kind === "connect" && this.tcpEcho && this.port.value === String(splitAddr(this.tcpEcho.addr).port)) {
-      extra = " The default is the TCP echo service, which sends back every byte.";
+      text += ` ${t("open.hint.default_echo")}`;
     } else if (this.kind === "proxy" && !this.targetTouched && (this.proto.value === "udp" ? this.udpEcho : this.tcpEcho)) {
-      extra = ` The default target is the ${this.proto.value.toUpperCase()} echo service.`;
+      text += ` ${t("open.hint.default_target", { proto: this.proto.value.toUpperCase() })}`;
     }
-    setText(this.hint, k.hint + extra);
+    setText(this.hint, text);
   }
 
   async go() {
@@ -130,17 +134,17 @@ export class Opener {
     const host = this.host.value.trim();
     const port = Number(this.port.value);
     const min = this.kind === "connect" ? 1 : 0;
-    if (!host) return this.fail("Enter a host: an IP address such as 127.0.0.1 or ::1, or a name such as localhost.", this.host);
+    if (!host) return this.fail(() => t("open.need_host"), this.host);
     if (!Number.isInteger(port) || port < min || port > 65535 || this.port.value.trim() === "") {
-      return this.fail(`The port must be a whole number from ${min} to 65535.`, this.port);
+      return this.fail(() => t("open.bad_port", { min }), this.port);
     }
     let extra;
     if (this.kind === "proxy") {
       const th = this.targetHost.value.trim();
       const tp = Number(this.targetPort.value);
-      if (!th) return this.fail("Enter the target host: where the proxy forwards to, such as 127.0.0.1.", this.targetHost);
+      if (!th) return this.fail(() => t("open.need_target_host"), this.targetHost);
       if (!Number.isInteger(tp) || tp < 1 || tp > 65535 || this.targetPort.value.trim() === "") {
-        return this.fail("The target port must be a whole number from 1 to 65535.", this.targetPort);
+        return this.fail(() => t("open.bad_target_port"), this.targetPort);
       }
       extra = { proto: this.proto.value, target_host: th, target_port: tp };
     }
@@ -153,8 +157,10 @@ export class Opener {
     }
   }
 
+  /** Shows why nothing was opened: message is a string or a function that words it (msg in i18n.js). */
   fail(message, field) {
-    setText(this.error, message);
+    this.errorText = message;
+    setText(this.error, msg(message));
     this.error.hidden = false;
     if (field) {
       field.setAttribute("aria-invalid", "true");

@@ -4,25 +4,26 @@
 // the knobs the server confirmed.
 
 import { byteCount } from "../bytes.js";
-import { knobsText } from "../describe.js";
+import { errorText, kindName, knobsText, stateName } from "../describe.js";
 import { h, setText } from "../dom.js";
-import { KIND_NAMES } from "../protocol.js";
+import { msg, num, t, tn } from "../i18n.js";
 
 const DEBOUNCE_MS = 300;
 const MAX_MS = 60000; // the server's longest delay: one minute
 const SPLIT_GAP_DEFAULT = 25; // ms: long enough that each piece arrives as its own read
 
-// The knobs, in the card's order. tcp/udp: shown only for that protocol.
-// A percent knob is typed as 0-100 and sent as 0-1.
+// The knobs, in the card's order: label is the field's message key, and
+// name the knob's name in a sentence. tcp/udp: shown only for that
+// protocol. A percent knob is typed as 0-100 and sent as 0-1.
 const KNOBS = [
-  { key: "latency_ms", label: "Latency (ms)", max: MAX_MS },
-  { key: "jitter_ms", label: "Jitter (ms)", max: MAX_MS },
-  { key: "bandwidth", label: "Bandwidth (bytes/s)", max: 1e9 },
-  { key: "split", label: "Split into pieces of (bytes)", max: 1 << 20, only: "tcp" },
-  { key: "split_gap_ms", label: "Gap between pieces (ms)", max: MAX_MS, only: "tcp", initial: SPLIT_GAP_DEFAULT },
-  { key: "coalesce_ms", label: "Coalesce within (ms)", max: MAX_MS, only: "tcp" },
-  { key: "loss", label: "Loss (%)", max: 100, only: "udp", percent: true },
-  { key: "reorder", label: "Reorder (%)", max: 100, only: "udp", percent: true },
+  { key: "latency_ms", label: "proxy.knob.latency", name: () => t("proxy.knob.latency.name"), max: MAX_MS },
+  { key: "jitter_ms", label: "proxy.knob.jitter", name: () => t("proxy.knob.jitter.name"), max: MAX_MS },
+  { key: "bandwidth", label: "proxy.knob.bandwidth", name: () => t("proxy.knob.bandwidth.name"), max: 1e9 },
+  { key: "split", label: "proxy.knob.split", name: () => t("proxy.knob.split.name"), max: 1 << 20, only: "tcp" },
+  { key: "split_gap_ms", label: "proxy.knob.gap", name: () => t("proxy.knob.gap.name"), max: MAX_MS, only: "tcp", initial: SPLIT_GAP_DEFAULT },
+  { key: "coalesce_ms", label: "proxy.knob.coalesce", name: () => t("proxy.knob.coalesce.name"), max: MAX_MS, only: "tcp" },
+  { key: "loss", label: "proxy.knob.loss", name: () => t("proxy.knob.loss.name"), max: 100, only: "udp", percent: true },
+  { key: "reorder", label: "proxy.knob.reorder", name: () => t("proxy.knob.reorder.name"), max: 100, only: "udp", percent: true },
 ];
 
 const proto = (s) => (s.kind === "udp-proxy" ? "udp" : "tcp");
@@ -32,8 +33,8 @@ export function createProxy(cards, s, titleId) {
   const p = proto(s);
   const refs = {};
   const dd = (name) => (refs[name] = h("dd"));
-  const fact = (term, name) => [h("dt", {}, term), dd(name)];
-  const btn = (text, onclick) => h("button", { type: "button", class: "btn small", onclick }, text);
+  const fact = (term, name) => [h("dt", { i18n: term }), dd(name)];
+  const btn = (key, onclick) => h("button", { type: "button", class: "btn small", onclick, i18n: key });
   const uid = titleId.replace("sock-", "");
   refs.title = h("h3", { id: titleId });
   refs.state = h("span", { class: "badge" });
@@ -54,19 +55,15 @@ export function createProxy(cards, s, titleId) {
       "aria-describedby": `knobs-help-${uid}`,
     });
     refs.inputs[k.key] = input;
-    return h("label", { class: "field knob" }, h("span", {}, k.label), input);
+    return h("label", { class: "field knob" }, h("span", { i18n: k.label }), input);
   });
   refs.knobsProblem = h("p", { class: "error-text", role: "alert", hidden: true });
-  refs.knobsNow = h("p", { class: "knobs-now", role: "status", "aria-live": "polite", "aria-label": "Knobs in force" });
+  refs.knobsNow = h("p", { class: "knobs-now", role: "status", "aria-live": "polite", i18nAttr: { "aria-label": "proxy.knobs_now_label" } });
   refs.form = h(
     "form",
-    { class: "knobs", novalidate: true, "aria-label": `Knobs of socket ${s.id}` },
-    h("fieldset", {}, h("legend", {}, "Knobs"), h("div", { class: "knob-grid" }, ...fields)),
-    h(
-      "p",
-      { class: "hint knobs-help", id: `knobs-help-${uid}` },
-      p === "tcp" ? "0 turns a knob off (bandwidth 0: unlimited). Changes apply as you type, to data from then on." : "0 turns a knob off (bandwidth 0: unlimited). Loss and reorder apply to each datagram, each way. Changes apply as you type.",
-    ),
+    { class: "knobs", novalidate: true, "aria-label": t("proxy.knobs_of", { n: s.id }) },
+    h("fieldset", {}, h("legend", { i18n: "proxy.knobs" }), h("div", { class: "knob-grid" }, ...fields)),
+    h("p", { class: "hint knobs-help", id: `knobs-help-${uid}`, i18n: p === "tcp" ? "proxy.help.tcp" : "proxy.help.udp" }),
     refs.knobsProblem,
     refs.knobsNow,
   );
@@ -88,10 +85,10 @@ export function createProxy(cards, s, titleId) {
     apply(cards, s, refs);
   });
 
-  refs.connect = btn(p === "udp" ? "Open a UDP socket to it" : "Connect a client", () => (p === "udp" ? cards.actions.udpTo(s) : cards.actions.connectTo(s)));
-  refs.reset = btn("Reset connections now", () => cards.actions.proxyReset(s));
+  refs.connect = btn(p === "udp" ? "proxy.udp_to" : "card.connect", () => (p === "udp" ? cards.actions.udpTo(s) : cards.actions.connectTo(s)));
+  refs.reset = btn("proxy.reset", () => cards.actions.proxyReset(s));
   refs.reset.hidden = p === "udp";
-  refs.close = btn("Close", () => cards.actions.close(s));
+  refs.close = h("button", { type: "button", class: "btn small", onclick: () => cards.actions.close(s) }); // "Close" or "Close now": updateProxy says
 
   const el = h(
     "article",
@@ -101,13 +98,13 @@ export function createProxy(cards, s, titleId) {
     h(
       "dl",
       { class: "facts" },
-      ...fact("Local", "local"),
-      ...fact("Remote", "remote"),
-      ...fact("To target", "toTarget"),
-      ...fact("To client", "toClient"),
-      ...(p === "udp" ? [...fact("Dropped", "drops"), ...fact("Held back", "holds")] : []),
-      ...fact(p === "udp" ? "Clients" : "Connections", "conns"),
-      ...fact("Age", "age"),
+      ...fact("card.local", "local"),
+      ...fact("card.remote", "remote"),
+      ...fact("proxy.to_target", "toTarget"),
+      ...fact("proxy.to_client", "toClient"),
+      ...(p === "udp" ? [...fact("proxy.dropped", "drops"), ...fact("proxy.held", "holds")] : []),
+      ...fact(p === "udp" ? "proxy.clients" : "proxy.conns", "conns"),
+      ...fact("card.age", "age"),
     ),
     refs.error,
     refs.form,
@@ -117,7 +114,7 @@ export function createProxy(cards, s, titleId) {
 }
 
 // read checks the knob fields; it returns the knobs to send, or null (and
-// says why) if one is not a valid number.
+// says why, in refs.problemText) if one is not a valid number.
 function read(refs) {
   const out = {};
   let problem = "";
@@ -128,16 +125,23 @@ function read(refs) {
     const ok = Number.isFinite(v) && v >= 0 && v <= k.max && (k.percent || Number.isInteger(v)) && !(text === "" && input.validity.badInput);
     if (!ok) {
       input.setAttribute("aria-invalid", "true");
-      problem ||= `${k.label.replace(/ \(.*\)$/, "")} must be ${k.percent ? "a number" : "a whole number"} from 0 to ${k.max.toLocaleString("en-US")}.`;
+      problem ||= () => t(k.percent ? "proxy.bad_number" : "proxy.bad_whole", { knob: k.name(), max: num(k.max) });
       continue;
     }
     input.removeAttribute("aria-invalid");
     if (v) out[key] = k.percent ? v / 100 : v;
   }
   if (!out.split) delete out.split_gap_ms; // the gap means nothing without split
-  setText(refs.knobsProblem, problem ? `Not applied: ${problem}` : "");
-  refs.knobsProblem.hidden = !problem;
+  showProblem(refs, problem);
   return problem ? null : out;
+}
+
+// showProblem shows why knobs were not applied (a function of the page's
+// language, so the card can word it again), or hides the reason.
+function showProblem(refs, problem) {
+  refs.problemText = problem ? () => t("proxy.not_applied", { why: msg(problem) }) : null;
+  setText(refs.knobsProblem, msg(refs.problemText));
+  refs.knobsProblem.hidden = !problem;
 }
 
 // apply sends every knob; the card shows them once the server confirms.
@@ -151,8 +155,7 @@ async function apply(cards, s, refs) {
   try {
     await cards.actions.proxySet(s, knobs);
   } catch (err) {
-    setText(refs.knobsProblem, `Not applied: ${err.message}`);
-    refs.knobsProblem.hidden = false;
+    showProblem(refs, err.message);
     st.edited = false; // show again what is in force
     if (s.knobs) fill(refs, s.knobs);
   } finally {
@@ -165,36 +168,31 @@ async function apply(cards, s, refs) {
 /** Brings a proxy's card up to date. */
 export function updateProxy(cards, s, { el, refs }) {
   const p = proto(s);
-  setText(refs.title, `Socket ${s.id} · ${KIND_NAMES[s.kind]}${s.epoch !== cards.store.epoch ? " · earlier session" : ""}`);
-  setText(refs.state, s.state || "opening");
+  setText(refs.title, `${t("card.title", { n: s.id, kind: kindName(s.kind) })}${s.epoch !== cards.store.epoch ? ` · ${t("card.earlier")}` : ""}`);
+  setText(refs.state, stateName(s.state || "opening"));
   refs.state.className = `badge st-${s.state || "opening"}`;
   el.className = `sock-card k-${s.kind} st-${s.state || "opening"}${s.final ? " final" : ""}`;
-  const help =
-    s.state === "proxying"
-      ? `clients connect to Local; the proxy forwards each ${p === "udp" ? "client's datagrams" : "connection"} to Remote, misbehaving as the knobs say`
-      : s.state === "opening"
-        ? "asking the kernel for the proxy's port"
-        : "";
-  setText(refs.stateHelp, s.reason || help);
+  const formLabel = t("proxy.knobs_of", { n: s.id });
+  if (refs.form.getAttribute("aria-label") !== formLabel) refs.form.setAttribute("aria-label", formLabel);
+  const help = s.state === "proxying" ? t(p === "udp" ? "proxy.help.proxying_udp" : "proxy.help.proxying_tcp") : s.state === "opening" ? t("proxy.help.opening") : "";
+  setText(refs.stateHelp, msg(s.reason) || help);
   setText(refs.local, s.local || "—");
   setText(refs.remote, s.remote || s.target || "—");
   const r = s.relay;
-  const unit = p === "udp" ? "datagram" : "chunk";
-  const way = (w) => `${byteCount(w ? w.bytes : 0)} in ${(w ? w.chunks : 0).toLocaleString("en-US")} ${unit}${w && w.chunks === 1 ? "" : "s"}`;
+  const way = (w) => tn(p === "udp" ? "proxy.way.datagrams" : "proxy.way.chunks", w ? w.chunks : 0, { bytes: byteCount(w ? w.bytes : 0) });
   setText(refs.toTarget, way(r && r.toTarget));
   setText(refs.toClient, way(r && r.toClient));
   if (refs.drops) {
-    const n = r ? r.drops : 0;
-    setText(refs.drops, `${n.toLocaleString("en-US")} datagram${n === 1 ? "" : "s"} (${byteCount(r ? r.dropBytes : 0)})`);
-    const held = r ? r.holds : 0;
-    setText(refs.holds, `${held.toLocaleString("en-US")} datagram${held === 1 ? "" : "s"}, to be reordered`);
+    setText(refs.drops, tn("proxy.drops", r ? r.drops : 0, { bytes: byteCount(r ? r.dropBytes : 0) }));
+    setText(refs.holds, tn("proxy.holds", r ? r.holds : 0));
   }
   const conns = r ? r.conns : 0;
-  const live = r ? r.live.size : 0;
-  setText(refs.conns, p === "udp" ? `${conns} address${conns === 1 ? "" : "es"} (${live} active)` : `${conns} (${live} open)`);
+  const live = num(r ? r.live.size : 0);
+  setText(refs.conns, p === "udp" ? tn("proxy.addresses", conns, { live }) : tn("proxy.connections", conns, { live }));
   cards.age(s, refs);
   refs.error.hidden = !s.error;
-  if (s.error) setText(refs.error, `${s.error.op ? `${s.error.op} failed: ` : ""}${s.error.message}${s.error.errno ? ` (${s.error.errno})` : ""}`);
+  if (s.error) setText(refs.error, errorText(s.error));
+  if (refs.problemText) setText(refs.knobsProblem, msg(refs.problemText));
 
   const st = refs.knobState;
   if (s.knobs && s.knobs !== st.shown) {
@@ -202,8 +200,8 @@ export function updateProxy(cards, s, { el, refs }) {
     // Until the person edits them, the fields show what the server has.
     if (!st.edited) fill(refs, s.knobs);
   }
-  const now = s.knobs ? knobsText(s.knobs) : "waiting for the proxy…";
-  setText(refs.knobsNow, `In force: ${now}${st.pending ? " · applying your change…" : ""}`);
+  const now = s.knobs ? knobsText(s.knobs) : t("proxy.waiting");
+  setText(refs.knobsNow, `${t("proxy.in_force", { knobs: now })}${st.pending ? ` · ${t("proxy.applying")}` : ""}`);
   const proxying = s.state === "proxying";
   // Knobs can change only while the proxy runs: before, a change would fail
   // ("not running yet") and leave the fields showing knobs not in force.
@@ -211,8 +209,8 @@ export function updateProxy(cards, s, { el, refs }) {
   refs.connect.disabled = !proxying;
   refs.reset.disabled = !proxying;
   refs.close.disabled = s.final;
-  setText(refs.close, s.closing && !s.final ? "Close now" : "Close");
-  refs.close.title = s.closing && !s.final ? "The close waits for earlier operations; this closes at once" : "";
+  setText(refs.close, s.closing && !s.final ? t("card.close_now") : t("card.close"));
+  refs.close.title = s.closing && !s.final ? t("proxy.close_now_title") : "";
 }
 
 function fill(refs, k) {

@@ -5,19 +5,21 @@
 // waited and a Cancel button. Sending is the composer's job ("Send…").
 
 import { duration, h, setText } from "../dom.js";
-import { blockedText } from "../describe.js";
+import { blockedWhy } from "../describe.js";
+import { msg, t } from "../i18n.js";
 import { splitAddr } from "../protocol.js";
 
+// The options setsockopt() offers; hint is the message key of what each does.
 const OPTIONS = [
-  { name: "SO_REUSEADDR", value: 1, hint: "let bind() reuse a port still held by an old connection (TIME_WAIT)" },
-  { name: "SO_REUSEPORT", value: 1, hint: "let several sockets bind the same port" },
-  { name: "SO_KEEPALIVE", value: 1, hint: "probe an idle connection" },
-  { name: "SO_BROADCAST", value: 1, hint: "UDP: allow sending to a broadcast address", only: "udp" },
-  { name: "SO_RCVBUF", value: 4096, hint: "the receive buffer, in bytes (Linux doubles it)" },
-  { name: "SO_SNDBUF", value: 4096, hint: "the send buffer, in bytes (Linux doubles it)" },
-  { name: "TCP_NODELAY", value: 1, hint: "TCP: send small writes at once (no Nagle)", only: "tcp" },
-  { name: "IP_TTL", value: 64, hint: "how many hops a packet may take" },
-  { name: "SO_LINGER", value: 0, hint: "seconds close() waits for unsent data; 0: close() sends RST, no TIME_WAIT; -1: off", only: "tcp" },
+  { name: "SO_REUSEADDR", value: 1, hint: "step.opt.reuseaddr" },
+  { name: "SO_REUSEPORT", value: 1, hint: "step.opt.reuseport" },
+  { name: "SO_KEEPALIVE", value: 1, hint: "step.opt.keepalive" },
+  { name: "SO_BROADCAST", value: 1, hint: "step.opt.broadcast", only: "udp" },
+  { name: "SO_RCVBUF", value: 4096, hint: "step.opt.rcvbuf" },
+  { name: "SO_SNDBUF", value: 4096, hint: "step.opt.sndbuf" },
+  { name: "TCP_NODELAY", value: 1, hint: "step.opt.nodelay", only: "tcp" },
+  { name: "IP_TTL", value: 64, hint: "step.opt.ttl" },
+  { name: "SO_LINGER", value: 0, hint: "step.opt.linger", only: "tcp" },
 ];
 
 const isTCP = (s) => s.kind === "tcp" || s.kind === "tcp-listener";
@@ -48,26 +50,29 @@ const MORE = new Set(["setsockopt", "settimeout"]);
  */
 export function createStep(cards, s, uid) {
   const refs = { forms: {}, inputs: {}, touched: new Set() };
+  // An argument is named as in Python (host, port, backlog…), or by a
+  // message (an element); hint is the message key of what it means.
   const arg = (form, name, label, input, hint) => {
     refs.inputs[`${form}.${name}`] = input;
     input.addEventListener("input", () => {
       refs.touched.add(`${form}.${name}`);
       input.removeAttribute("aria-invalid");
     });
-    return h("label", { class: "arg", title: hint }, h("span", {}, label), input);
+    return h("label", { class: "arg", i18nAttr: hint && { title: hint } }, typeof label === "string" ? h("span", {}, label) : label, input);
   };
   const num = (min, max, value, width = "num") => h("input", { type: "number", min: String(min), max: String(max), value: value === "" ? "" : String(value), class: width, inputmode: "numeric" });
   const text = (value) => h("input", { type: "text", value, autocomplete: "off", spellcheck: "false", class: "host" });
-  const select = (opts) => h("select", {}, ...opts.map(([v, t]) => h("option", { value: v }, t)));
+  // An option's text is a message key when it is words, else itself (SHUT_WR).
+  const select = (opts, words = false) => h("select", {}, ...opts.map(([v, text]) => h("option", { value: v, i18n: words ? text : undefined }, words ? undefined : text)));
   const host = s.family === "ip6" ? "::1" : "127.0.0.1";
 
   const args = {
-    bind: () => [arg("bind", "host", "host", text(host)), arg("bind", "port", "port", num(0, 65535, 0), "0: the kernel chooses a free port")],
-    listen: () => [arg("listen", "backlog", "backlog", num(0, 4096, 1), "how many connections may wait to be accepted (the kernel keeps backlog + 1)")],
+    bind: () => [arg("bind", "host", "host", text(host)), arg("bind", "port", "port", num(0, 65535, 0), "step.arg.bind_port")],
+    listen: () => [arg("listen", "backlog", "backlog", num(0, 4096, 1), "step.arg.backlog")],
     connect: () => [arg("connect", "host", "host", text(host)), arg("connect", "port", "port", num(1, 65535, ""))],
     accept: () => [],
-    recv: () => [arg("recv", "bufsize", "bufsize", num(1, 262144, 1024), "the most bytes to return")],
-    recvfrom: () => [arg("recvfrom", "bufsize", "bufsize", num(1, 262144, 1024), "the most bytes to return; a longer datagram is cut")],
+    recv: () => [arg("recv", "bufsize", "bufsize", num(1, 262144, 1024), "step.arg.recv_bufsize")],
+    recvfrom: () => [arg("recvfrom", "bufsize", "bufsize", num(1, 262144, 1024), "step.arg.recvfrom_bufsize")],
     shutdown: () => [
       arg(
         "shutdown",
@@ -78,32 +83,35 @@ export function createStep(cards, s, uid) {
           ["read", "SHUT_RD"],
           ["both", "SHUT_RDWR"],
         ]),
-        "SHUT_WR sends FIN: the peer's recv returns 0 bytes",
+        "step.arg.how",
       ),
     ],
     setsockopt: () => {
       const opt = select(OPTIONS.map((o) => [o.name, o.name]));
       refs.optionEls = [...opt.options];
+      refs.option = opt;
       const value = num(-1, 16777216, 1);
       opt.addEventListener("change", () => {
-        const o = OPTIONS.find((x) => x.name === opt.value);
-        value.value = String(o.value);
-        opt.title = o.hint;
+        value.value = String(OPTIONS.find((x) => x.name === opt.value).value);
+        optionHint(refs);
       });
-      opt.title = OPTIONS[0].hint;
+      optionHint(refs);
       return [arg("setsockopt", "option", "option", opt), arg("setsockopt", "value", "value", value)];
     },
     settimeout: () => {
-      const how = select([
-        ["blocking", "None (block)"],
-        ["non-blocking", "0 (never block)"],
-        ["timeout", "seconds…"],
-      ]);
+      const how = select(
+        [
+          ["blocking", "step.timeout.blocking"],
+          ["non-blocking", "step.timeout.nonblocking"],
+          ["timeout", "step.timeout.seconds"],
+        ],
+        true,
+      );
       const secs = h("input", { type: "number", min: "0.001", max: "120", step: "any", value: "5", class: "num", inputmode: "decimal" });
-      const secsArg = arg("settimeout", "seconds", "seconds", secs);
+      const secsArg = arg("settimeout", "seconds", h("span", { i18n: "step.arg.seconds" }), secs);
       secsArg.hidden = true;
       how.addEventListener("change", () => (secsArg.hidden = how.value !== "timeout"));
-      return [arg("settimeout", "how", "value", how, "None: calls wait as long as it takes; 0: calls that would wait fail with EAGAIN"), secsArg];
+      return [arg("settimeout", "how", "value", how, "step.arg.timeout"), secsArg];
     },
   };
 
@@ -128,50 +136,59 @@ export function createStep(cards, s, uid) {
   const open = !s.state || s.state === "opening" || s.state === "created";
   const moreId = `more-calls-${uid}`;
   refs.more = h("div", { class: "more-calls", id: moreId, hidden: !open }, ...more);
-  refs.moreBtn = h("button", { type: "button", class: "link disclosure", "aria-expanded": String(open), "aria-controls": moreId }, h("span", { class: "tri", "aria-hidden": "true" }), "Options: setsockopt(), settimeout()");
+  refs.moreBtn = h("button", { type: "button", class: "link disclosure", "aria-expanded": String(open), "aria-controls": moreId }, h("span", { class: "tri", "aria-hidden": "true" }), h("span", { i18n: "step.more" }));
   refs.moreBtn.addEventListener("click", () => {
     const on = refs.more.hidden;
     refs.more.hidden = !on;
     refs.moreBtn.setAttribute("aria-expanded", String(on));
   });
-  refs.calls = h("fieldset", { class: "calls" }, h("legend", {}, "Calls"), ...main, refs.moreBtn, refs.more, refs.problem);
+  refs.calls = h("fieldset", { class: "calls" }, h("legend", { i18n: "step.calls" }), ...main, refs.moreBtn, refs.more, refs.problem);
 
   refs.blockedText = h("span", { class: "blocked-text" });
   refs.blockedWhy = h("span", { class: "hint" });
-  refs.cancel = h("button", { type: "button", class: "btn small", onclick: () => cards.actions.cancel(s) }, "Cancel");
+  refs.cancel = h("button", { type: "button", class: "btn small", onclick: () => cards.actions.cancel(s), i18n: "step.cancel" });
   refs.blocked = h("div", { class: "blocked", hidden: true }, h("span", { class: "spinner", "aria-hidden": "true" }), h("p", {}, refs.blockedText, " ", refs.blockedWhy), refs.cancel);
   return refs;
 }
 
+// optionHint titles the option list with what the chosen option does.
+function optionHint(refs) {
+  const o = OPTIONS.find((x) => x.name === refs.option.value);
+  if (o) refs.option.title = t(o.hint);
+}
+
 // read checks a form's arguments and returns the request, or null after
-// saying what is wrong.
+// saying what is wrong (refs.problemText words it, in the page's language).
 function read(refs, op) {
   const v = (name) => refs.inputs[`${op}.${name}`];
   const problem = (input, text) => {
     input.setAttribute("aria-invalid", "true");
     input.focus();
-    setText(refs.problem, text);
+    refs.problemText = text;
+    setText(refs.problem, msg(text));
     refs.problem.hidden = false;
     return null;
   };
+  // what names the argument; a whole number from min to max is asked for.
   const int = (name, min, max, what) => {
     const input = v(name);
     const n = Number(input.value);
-    if (input.value.trim() === "" || !Number.isInteger(n) || n < min || n > max) return problem(input, `${what} must be a whole number from ${min} to ${max}.`);
+    if (input.value.trim() === "" || !Number.isInteger(n) || n < min || n > max) return problem(input, () => t("step.bad_whole", { what: msg(what), min, max }));
     return n;
   };
   refs.problem.hidden = true;
+  refs.problemText = null;
   switch (op) {
     case "bind":
     case "connect": {
       const host = v("host").value.trim();
-      if (!host) return problem(v("host"), "Enter a host: an IP address such as 127.0.0.1 or ::1, or a name such as localhost.");
-      const port = int("port", op === "bind" ? 0 : 1, 65535, "The port");
+      if (!host) return problem(v("host"), () => t("open.need_host"));
+      const port = int("port", op === "bind" ? 0 : 1, 65535, () => t("step.what.port"));
       if (port === null) return null;
       return { op, host, port };
     }
     case "listen": {
-      const backlog = int("backlog", 0, 4096, "The backlog");
+      const backlog = int("backlog", 0, 4096, () => t("step.what.backlog"));
       return backlog === null ? null : { op, backlog };
     }
     case "recv":
@@ -184,7 +201,7 @@ function read(refs, op) {
     case "setsockopt": {
       const option = v("option").value;
       const [min, max] = option === "SO_RCVBUF" || option === "SO_SNDBUF" ? [1, 16777216] : option === "IP_TTL" ? [1, 255] : option === "SO_LINGER" ? [-1, 60] : [0, 1];
-      const value = int("value", min, max, `${option}'s value`);
+      const value = int("value", min, max, () => t("step.what.value", { option }));
       return value === null ? null : { op, option, value };
     }
     case "settimeout": {
@@ -193,7 +210,7 @@ function read(refs, op) {
       if (how === "non-blocking") return { op, timeout_ms: 0 };
       const secs = Number(v("seconds").value);
       const ms = Math.round(secs * 1000);
-      if (!Number.isFinite(secs) || ms < 1 || ms > 120000) return problem(v("seconds"), "The timeout must be from 0.001 to 120 seconds.");
+      if (!Number.isFinite(secs) || ms < 1 || ms > 120000) return problem(v("seconds"), () => t("step.bad_timeout"));
       return { op, timeout_ms: ms };
     }
     default:
@@ -222,13 +239,16 @@ export function updateStep(cards, s, refs) {
   refs.calls.disabled = !!s.blocked;
   refs.blocked.hidden = !s.blocked;
   if (s.blocked) tickStep(s, refs);
+  // What follows the language: the chosen option's hint, a problem shown.
+  optionHint(refs);
+  if (refs.problemText) setText(refs.problem, msg(refs.problemText));
 }
 
 /** Updates the time a blocked call has waited (called often while one does). */
 export function tickStep(s, refs) {
   if (!s.blocked) return;
-  setText(refs.blockedText, `blocked in ${s.blocked.op}() for ${duration(performance.now() - s.blocked.at)}`);
-  setText(refs.blockedWhy, `· ${blockedText(s.blocked).replace(/^\S+ /, "")}`);
+  setText(refs.blockedText, t("step.blocked", { op: s.blocked.op, time: duration(performance.now() - s.blocked.at) }));
+  setText(refs.blockedWhy, `· ${blockedWhy(s.blocked.op)}`);
 }
 
 function newestListener(store, s) {

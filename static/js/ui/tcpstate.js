@@ -4,6 +4,10 @@
 // createElementNS, no markup from strings; colours come from the page's CSS,
 // so it follows the light and dark themes. The SVG is one image to a screen
 // reader, named by its text alternative ("Path: SYN_SENT → ESTABLISHED").
+// The states keep the kernel's names in every language; what causes each
+// transition is in the page's language.
+
+import { currentLang, t } from "../i18n.js";
 
 const NS = "http://www.w3.org/2000/svg";
 
@@ -34,22 +38,22 @@ const NODES = {
 // returns to CLOSED from LISTEN and SYN_SENT are left out, as they would
 // retrace the lines that leave it).
 const EDGES = [
-  ["CLOSED", "LISTEN", "passive open: listen()"],
-  ["CLOSED", "SYN_SENT", "active open: connect() sends SYN"],
-  ["LISTEN", "SYN_RECV", "SYN received, SYN+ACK sent"],
-  ["SYN_SENT", "SYN_RECV", "simultaneous open"],
-  ["SYN_SENT", "ESTABLISHED", "SYN+ACK received, ACK sent"],
-  ["SYN_RECV", "ESTABLISHED", "ACK received"],
-  ["SYN_RECV", "FIN_WAIT1", "close(): FIN sent"],
-  ["ESTABLISHED", "FIN_WAIT1", "close(): FIN sent"],
-  ["ESTABLISHED", "CLOSE_WAIT", "FIN received"],
-  ["FIN_WAIT1", "FIN_WAIT2", "ACK of FIN received"],
-  ["FIN_WAIT1", "CLOSING", "FIN received"],
-  ["FIN_WAIT2", "TIME_WAIT", "FIN received"],
-  ["CLOSING", "TIME_WAIT", "ACK of FIN received"],
-  ["CLOSE_WAIT", "LAST_ACK", "close(): FIN sent"],
-  ["LAST_ACK", "CLOSED:end", "ACK of FIN received"],
-  ["TIME_WAIT", "CLOSED:end", "2 MSL timeout"],
+  ["CLOSED", "LISTEN", () => t("tcp.edge.passive_open")],
+  ["CLOSED", "SYN_SENT", () => t("tcp.edge.active_open")],
+  ["LISTEN", "SYN_RECV", () => t("tcp.edge.syn_received")],
+  ["SYN_SENT", "SYN_RECV", () => t("tcp.edge.simultaneous_open")],
+  ["SYN_SENT", "ESTABLISHED", () => t("tcp.edge.synack_received")],
+  ["SYN_RECV", "ESTABLISHED", () => t("tcp.edge.ack_received")],
+  ["SYN_RECV", "FIN_WAIT1", () => t("tcp.edge.close_fin")],
+  ["ESTABLISHED", "FIN_WAIT1", () => t("tcp.edge.close_fin")],
+  ["ESTABLISHED", "CLOSE_WAIT", () => t("tcp.edge.fin_received")],
+  ["FIN_WAIT1", "FIN_WAIT2", () => t("tcp.edge.fin_acked")],
+  ["FIN_WAIT1", "CLOSING", () => t("tcp.edge.fin_received")],
+  ["FIN_WAIT2", "TIME_WAIT", () => t("tcp.edge.fin_received")],
+  ["CLOSING", "TIME_WAIT", () => t("tcp.edge.fin_acked")],
+  ["CLOSE_WAIT", "LAST_ACK", () => t("tcp.edge.close_fin")],
+  ["LAST_ACK", "CLOSED:end", () => t("tcp.edge.fin_acked")],
+  ["TIME_WAIT", "CLOSED:end", () => t("tcp.edge.msl_timeout")],
 ];
 
 function el(tag, attrs = {}, text) {
@@ -86,8 +90,8 @@ function edgeEnds(a, b) {
     // Leave the box around (x, y) in direction (sx, sy).
     const tx = sx ? W / 2 / Math.abs(sx) : Infinity;
     const ty = sy ? H / 2 / Math.abs(sy) : Infinity;
-    const t = Math.min(tx, ty);
-    return [x + sx * t, y + sy * t];
+    const k = Math.min(tx, ty);
+    return [x + sx * k, y + sy * k];
   };
   const len = Math.hypot(dx, dy) || 1;
   const [ax, ay] = clip(x1, y1, dx / len, dy / len);
@@ -97,7 +101,7 @@ function edgeEnds(a, b) {
 
 /** The text alternative: "Path: SYN_SENT → ESTABLISHED" (or "no state yet"). */
 export function pathText(path) {
-  return path.length ? `Path: ${path.join(" → ")}` : "Path: no kernel state yet";
+  return path.length ? t("tcp.path", { path: path.join(" → ") }) : t("tcp.path_none");
 }
 
 /**
@@ -119,10 +123,13 @@ export class TCPDiagram {
     }
     this.svg.append(defs);
     this.edges = new Map(); // "a>b" -> line
+    this.titles = []; // [title element, a, b, why]: worded again when the language changes
     for (const [a, b, why] of EDGES) {
       const [x1, y1, x2, y2] = edgeEnds(a, b);
       const line = el("line", { x1, y1, x2, y2, class: "tcp-edge", "marker-end": `url(#${marker})` });
-      line.append(el("title", {}, `${label(a)} → ${label(b)}: ${why}`));
+      const title = el("title");
+      this.titles.push([title, a, b, why]);
+      line.append(title);
       line.dataset.on = `url(#${markerOn})`;
       line.dataset.off = `url(#${marker})`;
       this.svg.append(line);
@@ -143,8 +150,11 @@ export class TCPDiagram {
 
   /** Highlights path (kernel states in order); its last is the state now. */
   update(path) {
-    const sig = path.join(">");
+    const sig = `${currentLang()} ${path.join(">")}`;
     if (sig === this.sig) return;
+    if (!this.sig || !this.sig.startsWith(`${currentLang()} `)) {
+      for (const [title, a, b, why] of this.titles) title.textContent = `${label(a)} → ${label(b)}: ${why()}`;
+    }
     this.sig = sig;
     const ids = nodeIds(path);
     const seen = new Set(ids);
@@ -157,7 +167,7 @@ export class TCPDiagram {
       line.setAttribute("class", `tcp-edge${on ? " on" : ""}`);
       line.setAttribute("marker-end", on ? line.dataset.on : line.dataset.off);
     }
-    const alt = `TCP state diagram (RFC 9293). ${now ? `Now ${path[path.length - 1]}. ` : ""}${pathText(path)}`;
+    const alt = `${t("tcp.alt")} ${now ? `${t("tcp.now", { state: path[path.length - 1] })} ` : ""}${pathText(path)}`;
     this.svg.setAttribute("aria-label", alt);
   }
 }

@@ -6,10 +6,13 @@
 //  - the caller renders at most once per animation frame;
 //  - the page keeps the latest KEEP entries and counts the ones it let go.
 // Collapsed rows all have the same height; an expanded row is measured.
+// When the language changes, the rows in view are drawn again: the others
+// are worded when they come into view.
 
 import { byteCount, hex, hexdump, utf8, utf8Loose } from "../bytes.js";
 import { arrow, detail, group, label, length, line, spoken } from "../describe.js";
 import { $, clock, copyText, dateTime, h, setText } from "../dom.js";
+import { num, t, tn } from "../i18n.js";
 
 const ROW = 28; // px, collapsed row height; matches .tl-row in app.css
 const OVERSCAN = 8;
@@ -75,6 +78,25 @@ export class Timeline {
         this.rebuild();
       });
     }
+    document.addEventListener("langchange", () => this.relabel());
+  }
+
+  /** Words everything again in the page's language: the rows in view, the counts, the buttons. */
+  relabel() {
+    for (const [e, el] of this.rows) {
+      const fresh = this.row(e);
+      fresh.style.transform = el.style.transform;
+      for (const a of ["aria-posinset", "aria-setsize"]) fresh.setAttribute(a, el.getAttribute(a) || "");
+      const focused = el.contains(document.activeElement);
+      el.replaceWith(fresh);
+      this.rows.set(e, fresh);
+      if (focused) fresh.querySelector(".tl-row").focus({ preventScroll: true });
+    }
+    setText(this.followBtn, this.following ? t("timeline.pause") : t("timeline.resume"));
+    this.sockSig = null; // the socket filter's options are worded again
+    this.sockVersion = -1;
+    this.syncSockets();
+    this.invalidate();
   }
 
   passes(e) {
@@ -102,9 +124,20 @@ export class Timeline {
     this.dirty = true;
   }
 
-  /** Adds a note of the page's own (the connection dropped, a new session began). */
+  /**
+   * Adds a note of the page's own (the connection dropped, a new session
+   * began). text is a string, or a function that words it in the page's
+   * language, called whenever the note is drawn.
+   */
   note(text, kind = "info") {
-    const ev = { type: "note", label: kind === "info" ? "note" : kind, message: text, t: Date.now() * 1000 };
+    const ev = {
+      type: "note",
+      label: kind === "info" ? "note" : kind,
+      get message() {
+        return typeof text === "function" ? text() : text;
+      },
+      t: Date.now() * 1000,
+    };
     this.add({ n: 0, epoch: this.store.epoch, sock: 0, ev, bytes: null });
   }
 
@@ -155,7 +188,7 @@ export class Timeline {
     this.dropped = 0;
     this.unseen = 0;
     this.setFollowing(true);
-    this.announce("Traffic view cleared");
+    this.announce(t("timeline.cleared"));
   }
 
   invalidate() {
@@ -165,7 +198,7 @@ export class Timeline {
 
   setFollowing(on) {
     this.following = on;
-    this.followBtn.textContent = on ? "Pause" : "Resume";
+    this.followBtn.textContent = on ? t("timeline.pause") : t("timeline.resume");
     this.followBtn.setAttribute("aria-pressed", String(on));
     if (on) this.unseen = 0;
     this.invalidate();
@@ -246,8 +279,8 @@ export class Timeline {
         else this.list.prepend(el);
       }
       prev = el;
-      const t = `translateY(${this.top(i)}px)`;
-      if (el.style.transform !== t) el.style.transform = t;
+      const move = `translateY(${this.top(i)}px)`;
+      if (el.style.transform !== move) el.style.transform = move;
       const pos = String(i + 1);
       if (el.getAttribute("aria-posinset") !== pos) el.setAttribute("aria-posinset", pos);
       if (el.getAttribute("aria-setsize") !== setsize) el.setAttribute("aria-setsize", setsize);
@@ -272,25 +305,25 @@ export class Timeline {
   }
 
   status() {
-    let text = `${this.total.toLocaleString("en-US")} events`;
-    if (this.view.length !== this.all.length) text += ` · ${this.view.length.toLocaleString("en-US")} shown`;
+    let text = tn("timeline.events", this.total);
+    if (this.view.length !== this.all.length) text += ` · ${t("timeline.shown", { n: num(this.view.length) })}`;
     setText(this.countEl, text);
     if (this.emptyEl.hidden !== this.total > 0) this.emptyEl.hidden = this.total > 0;
-    setText(this.droppedEl, this.dropped ? `${this.dropped.toLocaleString("en-US")} older events scrolled out (the page keeps the latest ${KEEP.toLocaleString("en-US")})` : "");
+    setText(this.droppedEl, this.dropped ? tn("timeline.dropped", this.dropped, { keep: num(KEEP) }) : "");
     const jump = !this.following;
     if (this.jumpBtn.hidden === jump) this.jumpBtn.hidden = !jump;
-    if (jump) setText(this.jumpBtn, this.unseen ? `Jump to latest (${this.unseen.toLocaleString("en-US")} new)` : "Jump to latest");
+    if (jump) setText(this.jumpBtn, this.unseen ? t("timeline.jump_new", { n: num(this.unseen) }) : t("timeline.jump"));
   }
 
   row(e) {
     const ev = e.ev;
-    const t = ev.t || 0;
-    const rel = this.store.t0 && ev.type !== "note" ? ((t - this.store.t0) / 1e6).toFixed(6) : clock(t);
+    const at = ev.t || 0;
+    const rel = this.store.t0 && ev.type !== "note" ? ((at - this.store.t0) / 1e6).toFixed(6) : clock(at);
     const len = length(ev);
     const btn = h(
       "button",
-      { type: "button", class: "tl-row", "aria-expanded": String(!!e.open), "aria-label": `${spoken(e)}, at ${rel}`, onclick: () => this.toggle(e) },
-      h("span", { class: "tl-time", title: dateTime(t), text: rel }),
+      { type: "button", class: "tl-row", "aria-expanded": String(!!e.open), "aria-label": t("timeline.row", { event: spoken(e), time: rel }), onclick: () => this.toggle(e) },
+      h("span", { class: "tl-time", title: dateTime(at), text: rel }),
       h("span", { class: "tl-sock", text: e.sock ? `#${e.sock}` : "" }),
       h("span", { class: "tl-dir", text: arrow(ev) }),
       h("span", { class: "tl-label", text: label(ev) }),
@@ -324,27 +357,64 @@ export class Timeline {
     this.render();
   }
 
+  /**
+   * Shows the event numbered seq (of this session), for a link from the
+   * learning column: the Traffic tab is chosen, the filters let the event
+   * through if they hid it, the view stops following and scrolls to it, and
+   * its row opens with the focus on it. Returns false when the page no
+   * longer has the event (cleared, or scrolled out of the latest KEEP).
+   */
+  reveal(seq) {
+    let e = null;
+    for (let i = this.all.length - 1; i >= 0 && !e; i--) if (this.all[i].ev.seq === seq && this.all[i].epoch === this.store.epoch) e = this.all[i];
+    if (!e) return false;
+    const tab = document.getElementById("tab-traffic");
+    if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
+    if (!this.passes(e)) {
+      // The person asked for this event: show its kind, and every socket.
+      const g = group(e.ev);
+      this.filter.groups.add(g);
+      const box = document.querySelector(`input[name="tl-kind"][value="${g}"]`);
+      if (box) box.checked = true;
+      this.filter.sock = "";
+      this.sockSel.value = "";
+      this.rebuild();
+    }
+    if (this.following) this.setFollowing(false);
+    this.setTop(Math.max(0, this.top(e.vi - this.viewBase) - 2 * ROW));
+    if (!e.open) this.toggle(e);
+    this.invalidate();
+    this.render();
+    const el = this.rows.get(e);
+    if (el) {
+      el.querySelector(".tl-row").focus({ preventScroll: true });
+      el.classList.add("learn-hl");
+      setTimeout(() => el.classList.remove("learn-hl"), 1500);
+    }
+    return true;
+  }
+
   expansion(e) {
     const ev = e.ev;
-    const box = h("div", { class: "tl-more", role: "group", "aria-label": `Details: ${spoken(e)}` });
-    box.append(h("p", { class: "tl-meta", text: `${ev.seq ? `seq ${ev.seq} · ` : ""}${dateTime(ev.t || 0)}${e.epoch !== this.store.epoch ? " · an earlier session" : ""}` }));
+    const box = h("div", { class: "tl-more", role: "group", "aria-label": t("timeline.details", { event: spoken(e) }) });
+    box.append(h("p", { class: "tl-meta", text: `${ev.seq ? `seq ${ev.seq} · ` : ""}${dateTime(ev.t || 0)}${e.epoch !== this.store.epoch ? ` · ${t("timeline.earlier")}` : ""}` }));
     if (e.bytes) {
       const b = e.bytes;
       const text = utf8(b);
       box.append(
-        h("h4", { text: `Hex dump · ${byteCount(b.length)}` }),
-        h("pre", { class: "hexdump", text: b.length ? hexdump(b) : "(no bytes: an empty datagram)" }),
-        h("h4", { text: text === null ? "As UTF-8 (not valid UTF-8: � marks the bytes that are not)" : `As UTF-8 text · ${Array.from(text).length} characters in ${byteCount(b.length)}` }),
+        h("h4", { text: t("timeline.hexdump", { bytes: byteCount(b.length) }) }),
+        h("pre", { class: "hexdump", text: b.length ? hexdump(b) : t("timeline.no_bytes") }),
+        h("h4", { text: text === null ? t("timeline.not_utf8") : tn("timeline.utf8", Array.from(text).length, { bytes: byteCount(b.length) }) }),
         h("pre", { class: "utf8", lang: "", text: text === null ? utf8Loose(b) : text }),
         h(
           "div",
           { class: "tl-more-actions" },
-          h("button", { type: "button", class: "btn small", onclick: () => this.copyOne(text === null ? utf8Loose(b) : text, "text") }, "Copy text"),
-          h("button", { type: "button", class: "btn small", onclick: () => this.copyOne(hex(b), "hex") }, "Copy hex"),
+          h("button", { type: "button", class: "btn small", onclick: () => this.copyOne(text === null ? utf8Loose(b) : text, "text") }, t("timeline.copy_text")),
+          h("button", { type: "button", class: "btn small", onclick: () => this.copyOne(hex(b), "hex") }, t("timeline.copy_hex")),
         ),
       );
     } else if (ev.type === "sent") {
-      box.append(h("p", { class: "hint", text: "Sent by another connection; its bytes were not shown to this page." }));
+      box.append(h("p", { class: "hint", text: t("timeline.not_shown") }));
     }
     const fields = Object.entries(ev).filter(([k]) => !["t", "seq"].includes(k)).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v && typeof v === "object" ? JSON.stringify(v) : v}`);
     box.append(h("pre", { class: "fields", text: fields.join("\n") }));
@@ -354,9 +424,9 @@ export class Timeline {
   async copyOne(text, what) {
     try {
       await copyText(text);
-      this.announce(`Copied the payload as ${what}`);
+      this.announce(what === "hex" ? t("timeline.copied_hex") : t("timeline.copied_text"));
     } catch (err) {
-      this.announce(`Could not copy: ${err.message}`);
+      this.announce(t("timeline.copy_failed", { why: err.message }));
     }
   }
 
@@ -370,8 +440,8 @@ export class Timeline {
         break;
       }
       if (mode === "text") {
-        const t = e.ev.type === "note" ? clock(e.ev.t) : ((e.ev.t - this.store.t0) / 1e6).toFixed(6);
-        lines.push(line(e, t));
+        const at = e.ev.type === "note" ? clock(e.ev.t) : ((e.ev.t - this.store.t0) / 1e6).toFixed(6);
+        lines.push(line(e, at));
       } else if (e.bytes) {
         lines.push(`#${e.sock} ${arrow(e.ev)} ${e.ev.op || label(e.ev)} ${byteCount(e.bytes.length)}: ${hex(e.bytes)}`);
       } else continue;
@@ -379,9 +449,10 @@ export class Timeline {
     }
     try {
       await copyText(lines.join("\n") + (lines.length ? "\n" : ""));
-      this.announce(`Copied ${lines.length.toLocaleString("en-US")} ${mode === "text" ? "events as text" : "payloads as hex"}${cut ? ": the first 16 MiB of the view only; narrow it with the filters" : ""}`);
+      const copied = tn(mode === "text" ? "timeline.copied_events" : "timeline.copied_payloads", lines.length);
+      this.announce(cut ? t("timeline.copied_cut", { copied }) : copied);
     } catch (err) {
-      this.announce(`Could not copy: ${err.message}`);
+      this.announce(t("timeline.copy_failed", { why: err.message }));
     }
   }
 
@@ -395,8 +466,8 @@ export class Timeline {
     if (sig === this.sockSig) return; // rebuilding would disturb an open dropdown
     this.sockSig = sig;
     const cur = this.sockSel.value;
-    const opts = [h("option", { value: "" }, "All sockets")];
-    for (const k of keys) opts.push(h("option", { value: k }, `Socket ${this.store.sockets.get(k).id}`));
+    const opts = [h("option", { value: "" }, t("timeline.all_sockets"))];
+    for (const k of keys) opts.push(h("option", { value: k }, t("timeline.socket", { n: this.store.sockets.get(k).id })));
     this.sockSel.replaceChildren(...opts);
     this.sockSel.value = [...this.sockSel.options].some((o) => o.value === cur) ? cur : "";
     if (this.sockSel.value !== cur) {
