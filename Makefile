@@ -13,8 +13,8 @@ test: deps ## every test, with the race detector, then a short fuzz of the reque
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/bridge
 
-deps: ## what the tests need beyond Go: Debian's Chromium (browser tests), socat (an independent peer) and python3 (runs exported sessions)
-	@missing=""; test -x /usr/bin/chromium || missing="chromium"; command -v socat >/dev/null || missing="$$missing socat"; \
+deps: ## what the tests need beyond Go: Debian's Chromium and a Hangul font, fonts-nanum (browser tests, Korean pages), socat (an independent peer) and python3 (runs exported sessions)
+	@missing=""; test -x /usr/bin/chromium || missing="chromium"; test -d /usr/share/fonts/truetype/nanum || missing="$$missing fonts-nanum"; command -v socat >/dev/null || missing="$$missing socat"; \
 	  command -v python3 >/dev/null || missing="$$missing python3"; \
 	  if [ -n "$$missing" ]; then echo "installing Debian's$$missing for the tests"; \
 	    apt-get update && apt-get install -y --no-install-recommends $$missing; fi

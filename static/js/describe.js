@@ -133,8 +133,33 @@ export function label(ev) {
       return t("ev.label.kernel", { state: (ev.tcp && ev.tcp.state) || "?" });
     case "note":
       return NOTES[ev.label || "note"] ? NOTES[ev.label || "note"]() : ev.label;
+    case "lesson":
+      return t("ev.label.lesson");
+    case "answer":
+      return t("ev.label.answer");
     default:
       return ev.type;
+  }
+}
+
+// lessonTitle is a lesson's title in the page's language.
+function lessonTitle(l) {
+  return l.id ? t(`lesson.${l.id}.title`) : "";
+}
+
+// lessonText: "started: An endpoint is…", "2 of 3 steps done", "passed".
+function lessonText(l) {
+  const title = lessonTitle(l);
+  switch (l.action) {
+    case "start":
+      return t("ev.lesson.start", { lesson: title });
+    case "stop":
+      return title ? t("ev.lesson.stop", { lesson: title }) : t("ev.lesson.stop_all");
+    default: {
+      const steps = l.steps || [];
+      if (l.passed) return t("ev.lesson.passed", { lesson: title });
+      return t("ev.lesson.progress", { lesson: title, done: steps.filter((s) => s.done).length, steps: steps.length });
+    }
   }
 }
 
@@ -172,6 +197,10 @@ export function detail(ev, bytes, max = 160) {
       return relayText(ev, bytes, max);
     case "note":
       return ev.message;
+    case "lesson":
+      return lessonText(ev.lesson || {});
+    case "answer":
+      return t("ev.answer", { lesson: lessonTitle(ev.lesson || {}), step: (ev.lesson && ev.lesson.step) || 0, answer: (ev.lesson && ev.lesson.answer) || "" });
     default:
       return "";
   }
