@@ -433,6 +433,7 @@ func jsonErr(err error) *RequestError {
 			"how": "a string", "now": "true or false", "data": "an object",
 			"proto": "a string", "target_host": "a string", "target_port": "a whole number", "knobs": "an object",
 			"type": "a string", "option": "a string", "value": "a whole number", "backlog": "a whole number", "n": "a whole number",
+			"lesson": "a string", "step": "a whole number", "answer": "a string",
 			"knobs.latency_ms": "a whole number", "knobs.jitter_ms": "a whole number", "knobs.bandwidth": "a whole number",
 			"knobs.split": "a whole number", "knobs.split_gap_ms": "a whole number", "knobs.coalesce_ms": "a whole number",
 			"knobs.loss": "a number from 0 to 1", "knobs.reorder": "a number from 0 to 1",

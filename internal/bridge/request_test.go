@@ -63,6 +63,10 @@ func TestDecode(t *testing.T) {
 		{name: "no spelling", msg: `{"op":"send","sock":1,"data":{}}`, code: session.CodeBadField},
 		{name: "bad base64", msg: `{"op":"send","sock":1,"data":{"base64":"!!"}}`, code: session.CodeBadField},
 		{name: "send without data", msg: `{"op":"send","sock":1}`, code: session.CodeMissingField},
+		{name: "lesson as number", msg: `{"op":"lesson","lesson":1}`, code: session.CodeBadField},
+		{name: "step as string", msg: `{"op":"answer","lesson":"endpoint","step":"3","answer":"5"}`, code: session.CodeBadField},
+		{name: "step fraction", msg: `{"op":"answer","lesson":"endpoint","step":2.5,"answer":"5"}`, code: session.CodeBadField},
+		{name: "answer as number", msg: `{"op":"answer","lesson":"endpoint","step":3,"answer":5}`, code: session.CodeBadField},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

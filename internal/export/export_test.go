@@ -354,3 +354,67 @@ func TestProxyBypassed(t *testing.T) {
 	lineOf(t, "python", py, fmt.Sprintf(`# s%d.close()`, ed.proxy))
 	lineOf(t, "go", src, fmt.Sprintf(`s%d, err := net.Dial("tcp", %q)`, ed.viaProxy, target))
 }
+
+// TestLateEOF: a log whose first events are gone may show a live socket,
+// made before them, reading end-of-file; the program has no such socket,
+// so it reads nothing from it, and still compiles.
+func TestLateEOF(t *testing.T) {
+	evs := []*session.Event{
+		{Seq: 40, Type: session.TypeData, Sock: 3, Op: "recv", Auto: true, Data: []byte("hi"), Len: 2},
+		{Seq: 41, Type: session.TypeState, Sock: 3, Kind: session.KindTCP, State: session.StateHalfClosed, Half: "read", Local: "127.0.0.1:5000", Remote: "127.0.0.1:7"},
+		{Seq: 42, Type: session.TypeResult, Sock: 3, Op: "close", Auto: true},
+		{Seq: 43, Type: session.TypeState, Sock: 3, Kind: session.KindTCP, State: session.StateClosed, Local: "127.0.0.1:5000", Remote: "127.0.0.1:7"},
+	}
+	py, src := export.Python(evs), export.Go(evs)
+	for _, text := range []string{py, src} {
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, "s3.recv(") && !strings.HasPrefix(l, "#") || strings.Contains(l, "s3.Read(") && !strings.HasPrefix(strings.TrimSpace(l), "//") {
+				t.Errorf("a read on a socket the program does not have: %q", l)
+			}
+		}
+	}
+	dir := t.TempDir()
+	parsePython(t, dir, py)
+	compileGo(t, dir, src)
+}
+
+// TestProxyEOF: a connection through a proxy reads end-of-file when the
+// proxy closes (the session ending closes it first); the program, which
+// goes straight to the target, must not wait for that one. An end-of-file
+// the proxy passed on from the target is read as in the session.
+func TestProxyEOF(t *testing.T) {
+	evs := func(passed bool) []*session.Event {
+		evs := []*session.Event{
+			{Type: session.TypeCall, Sock: 1, ID: "1", Op: "proxy", Host: "127.0.0.1", Proto: "tcp", Target: "127.0.0.1:7"},
+			{Type: session.TypeResult, Sock: 1, ID: "1", Op: "proxy", Local: "127.0.0.1:4000", Remote: "127.0.0.1:7"},
+			{Type: session.TypeState, Sock: 1, Kind: session.KindTCPProxy, State: "proxying", Local: "127.0.0.1:4000", Remote: "127.0.0.1:7"},
+			{Type: session.TypeCall, Sock: 2, ID: "2", Op: "connect", Host: "127.0.0.1", Port: 4000, Timeout: 10000},
+			{Type: session.TypeState, Sock: 2, Kind: session.KindTCP, State: session.StateConnecting, Addr: "127.0.0.1:4000", Remote: "127.0.0.1:4000"},
+			{Type: session.TypeResult, Sock: 2, ID: "2", Op: "connect", Addr: "127.0.0.1:4000", Local: "127.0.0.1:5000", Remote: "127.0.0.1:4000"},
+			{Type: session.TypeState, Sock: 2, Kind: session.KindTCP, State: session.StateEstablished, Local: "127.0.0.1:5000", Remote: "127.0.0.1:4000"},
+		}
+		if passed {
+			evs = append(evs,
+				&session.Event{Type: session.TypeCall, Sock: 2, ID: "3", Op: "shutdown", How: "write"},
+				&session.Event{Type: session.TypeResult, Sock: 2, ID: "3", Op: "shutdown", How: "write"},
+				&session.Event{Type: session.TypeRelay, Sock: 1, Peer: "127.0.0.1:5000", Conn: 1, Relay: "fin", Dir: "to-client"})
+		}
+		evs = append(evs,
+			&session.Event{Type: session.TypeState, Sock: 2, Kind: session.KindTCP, State: session.StateHalfClosed, Half: "read", Local: "127.0.0.1:5000", Remote: "127.0.0.1:4000"},
+			&session.Event{Type: session.TypeRelay, Sock: 1, Peer: "127.0.0.1:5000", Conn: 1, Relay: "close"},
+			&session.Event{Type: session.TypeResult, Sock: 1, Op: "close", Auto: true},
+			&session.Event{Type: session.TypeState, Sock: 1, Kind: session.KindTCPProxy, State: session.StateClosed},
+			&session.Event{Type: session.TypeResult, Sock: 2, Op: "close", Auto: true},
+			&session.Event{Type: session.TypeState, Sock: 2, Kind: session.KindTCP, State: session.StateClosed, Local: "127.0.0.1:5000", Remote: "127.0.0.1:4000"})
+		for i, e := range evs {
+			e.Seq = uint64(i + 1)
+		}
+		return evs
+	}
+	if py := export.Python(evs(false)); strings.Contains(py, "s2.recv(1)") {
+		t.Errorf("the script waits for the end-of-file its proxy made, which it never gets:\n%s", py[strings.Index(py, "s2 ="):])
+	}
+	if py := export.Python(evs(true)); !strings.Contains(py, "s2.recv(1)") {
+		t.Errorf("the script does not read the end-of-file the target sent:\n%s", py[strings.Index(py, "s2 ="):])
+	}
+}

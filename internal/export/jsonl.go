@@ -11,7 +11,7 @@ import (
 )
 
 // LogFormat and LogVersion name the JSON lines format of a session's log
-// (docs/protocol.md §12): a header line, then one event per line as the
+// (docs/protocol.md §13): a header line, then one event per line as the
 // protocol spells it, with its bytes, if any, in "data" (base64).
 const (
 	LogFormat  = "socket-playground-log"

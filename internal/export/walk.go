@@ -61,6 +61,9 @@ type sockVar struct {
 	// dialing is the step-mode connect under way, which learns the
 	// address it dials from the socket's "connecting" state.
 	dialing *stmt
+	// proxied is set when the socket connected through one of the
+	// session's proxies, which the program does without.
+	proxied bool
 }
 
 // kind is what a statement does.
@@ -263,6 +266,8 @@ type walker struct {
 	// among them.
 	pending []*stmt
 	streams map[*sockVar]*stmt
+	// fins are the client addresses a proxy passed an end-of-stream on to.
+	fins map[netip.AddrPort]bool
 	// firstState is each socket's first state event in the log.
 	firstState map[int]*session.Event
 	out        *program
@@ -278,6 +283,7 @@ func walk(evs []*session.Event) *program {
 		proxies:  make(map[netip.AddrPort]string),
 		deferred: make(map[uint64][]*stmt),
 		streams:  make(map[*sockVar]*stmt),
+		fins:     make(map[netip.AddrPort]bool),
 		out:      &program{},
 	}
 	w.firstState = make(map[int]*session.Event)
@@ -330,6 +336,12 @@ func (w *walker) flush(next *sockVar) {
 	for _, st := range w.pending {
 		if st.kind == kRecvEOF && next != nil && st.sock != next {
 			kept = append(kept, st)
+			continue
+		}
+		if l := st.sock.local; st.kind == kRecvEOF && st.sock.proxied && !w.fins[netip.AddrPortFrom(l.Addr().Unmap(), l.Port())] {
+			// The proxy ended the connection, not its target: the
+			// program, which goes straight to the target, would wait
+			// for ever.
 			continue
 		}
 		w.out.stmts = append(w.out.stmts, st)
@@ -387,6 +399,10 @@ func (w *walker) event(e *session.Event) {
 		}
 	case session.TypeState:
 		w.state(e)
+	case session.TypeRelay:
+		if ap, err := netip.ParseAddrPort(e.Peer); err == nil && e.Relay == "fin" && e.Dir == "to-client" {
+			w.fins[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())] = true
+		}
 	}
 }
 
@@ -461,11 +477,13 @@ func (w *walker) call(e *session.Event) {
 		if st.sock != nil {
 			st.kind = kConnect
 			st.sock.dialing = st
+			st.sock.proxied = st.to.proxy != ""
 			break
 		}
 		st.kind = kDial
 		if e.Sock != 0 {
 			st.sock = w.newSock(e.Sock, reprConn, familyOf(e.Host, e.Family), false)
+			st.sock.proxied = st.to.proxy != ""
 		}
 	case "accept":
 		st.kind = kAccept
@@ -783,8 +801,8 @@ func (w *walker) state(e *session.Event) {
 			delete(w.bound, sv.local)
 		}
 	case session.StateHalfClosed:
-		if e.Half != "read" || sv.step {
-			return
+		if e.Half != "read" || sv.step || sv.absent != "" {
+			return // not live mode's read, or a socket the program has not
 		}
 		if sv.readShut {
 			sv.readShut = false

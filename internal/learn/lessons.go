@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -193,7 +194,8 @@ func of(v *View, sock int, typ session.Type, after uint64) []*session.Event {
 //
 // ok must hold of any bytes that contain bytes it holds of (as "contains
 // this line" does): then the whole stream since the start tells at once
-// whether any part of it will do, and a long stream costs one look.
+// whether any part of it will do, and the event that did it is found by
+// halving, a few looks however many pieces the stream came in.
 func streamUntil(v *View, sock int, typ session.Type, after uint64, ok func(b []byte) bool) *session.Event {
 	s := v.Sock(sock)
 	if s == nil {
@@ -206,14 +208,17 @@ func streamUntil(v *View, sock int, typ session.Type, after uint64, ok func(b []
 	if !ok(whole) {
 		return nil
 	}
+	evs := of(v, sock, typ, after)
 	var b []byte
-	for _, e := range of(v, sock, typ, after) {
+	ends := make([]int, len(evs)) // the bytes up to and including each event
+	for i, e := range evs {
 		b = appendCapped(b, e.Data)
-		if ok(b) {
-			return e
-		}
+		ends[i] = len(b)
 	}
-	return nil
+	if len(evs) == 0 || !ok(b) {
+		return nil
+	}
+	return evs[sort.Search(len(evs), func(i int) bool { return ok(b[:ends[i]]) })]
 }
 
 // contains returns a predicate for streamUntil: the bytes hold want.

@@ -106,6 +106,18 @@ var chat = &Lesson{
 // chatted returns the read that brought a client "<name> line", where line
 // is a line another socket of the session sent.
 func chatted(v *View) *session.Event {
+	// Who sent each line (not a command), looked up once per line read.
+	senders := map[string][]int{}
+	for _, o := range v.Socks() {
+		if o.Kind != session.KindTCP {
+			continue
+		}
+		for _, l := range lines(o.Sent) {
+			if ids := senders[string(l)]; len(l) > 0 && l[0] != '/' && !slices.Contains(ids, o.ID) {
+				senders[string(l)] = append(ids, o.ID)
+			}
+		}
+	}
 	var first *session.Event
 	for _, s := range v.Socks() {
 		if s.Kind != session.KindTCP {
@@ -114,7 +126,7 @@ func chatted(v *View) *session.Event {
 		e := streamUntil(v, s.ID, session.TypeData, v.Start, func(b []byte) bool {
 			for _, l := range lines(b) {
 				name, text, ok := bytes.Cut(l, []byte("> "))
-				if ok && len(name) > 1 && name[0] == '<' && saidByOther(v, s, text) {
+				if ok && len(name) > 1 && name[0] == '<' && slices.ContainsFunc(senders[string(text)], func(id int) bool { return id != s.ID }) {
 					return true
 				}
 			}
@@ -125,20 +137,6 @@ func chatted(v *View) *session.Event {
 		}
 	}
 	return first
-}
-
-// saidByOther reports whether a TCP socket of the session other than s
-// sent line (a line that is not a command).
-func saidByOther(v *View, s *Sock, line []byte) bool {
-	if len(line) == 0 || line[0] == '/' {
-		return false
-	}
-	for _, o := range v.Socks() {
-		if o != s && o.Kind == session.KindTCP && slices.ContainsFunc(lines(o.Sent), func(l []byte) bool { return bytes.Equal(l, line) }) {
-			return true
-		}
-	}
-	return false
 }
 
 // relayed returns the read at which a line went, through a server of the

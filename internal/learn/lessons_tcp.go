@@ -2,6 +2,7 @@ package learn
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -76,8 +77,10 @@ var accepting = &Lesson{
 					steps[n-1] = doneAt(est, true)
 				}
 			}
+			// The question is about two clients: three sockets, however
+			// many more the learner connected.
 			if a := v.Answer(3); a != nil && len(remotes) >= 2 {
-				if n, ok := number(a.Lesson.Answer); ok && n == 1+len(remotes) {
+				if n, ok := number(a.Lesson.Answer); ok && (n == 3 || n == 1+len(remotes)) {
 					steps[2] = done(a)
 				}
 			}
@@ -165,28 +168,38 @@ var stream = &Lesson{
 }
 
 // threeInOne returns the first read that returned the bytes of three
-// sends of one socket, one after the other, at once.
+// sends of one socket, one after the other, at once: sends made since the
+// reading socket's previous read ("send all three before you call recv").
+// One pass over the events: a send is tried only by the first read after
+// it of each socket, so the check costs time in proportion to the events.
 func threeInOne(v *View) *session.Event {
-	var sends [][]*session.Event
-	for _, s := range v.Socks() {
-		if s.Kind == session.KindTCP {
-			sends = append(sends, of(v, s.ID, session.TypeSent, v.Start))
-		}
-	}
-	return v.Find(func(d *session.Event) bool {
-		if d.Type != session.TypeData || d.Op != "recv" || len(d.Data) == 0 {
-			return false
-		}
-		for _, ss := range sends {
-			for i := 0; i+3 <= len(ss) && ss[i+2].Seq < d.Seq; i++ {
-				three := bytes.Join([][]byte{ss[i].Data, ss[i+1].Data, ss[i+2].Data}, nil)
-				if len(ss[i].Data) > 0 && len(ss[i+1].Data) > 0 && len(ss[i+2].Data) > 0 && bytes.Contains(d.Data, three) {
-					return true
+	sends := map[int][]*session.Event{} // each TCP socket's sends so far
+	prev := map[int]uint64{}            // each socket's previous read
+	for _, e := range v.Events {
+		switch {
+		case e.Type == session.TypeSent:
+			if s := v.Sock(e.Sock); s != nil && s.Kind == session.KindTCP {
+				sends[e.Sock] = append(sends[e.Sock], e)
+			}
+		case e.Type == session.TypeData && e.Op == "recv":
+			since := prev[e.Sock]
+			prev[e.Sock] = e.Seq
+			if len(e.Data) == 0 {
+				continue
+			}
+			for _, ss := range sends {
+				i, _ := slices.BinarySearchFunc(ss, since, func(s *session.Event, seq uint64) int { return cmp.Compare(s.Seq, seq) })
+				for ; i+3 <= len(ss); i++ {
+					a, b, c := ss[i].Data, ss[i+1].Data, ss[i+2].Data
+					if len(a) > 0 && len(b) > 0 && len(c) > 0 && len(a)+len(b)+len(c) <= len(e.Data) &&
+						bytes.Contains(e.Data, bytes.Join([][]byte{a, b, c}, nil)) {
+						return e
+					}
 				}
 			}
 		}
-		return false
-	})
+	}
+	return nil
 }
 
 // splitUp returns the read that completed, in two reads or more, the
@@ -303,7 +316,9 @@ var refused = &Lesson{
 			done(failed(v, "EADDRINUSE", "bind", "listen")),
 			{},
 		}
-		if a := v.Answer(3); a != nil && strings.Contains(strings.ToUpper(a.Lesson.Answer), "ECONNREFUSED") {
+		// The one from the other side: naming both is no answer.
+		if a := v.Answer(3); a != nil && strings.Contains(strings.ToUpper(a.Lesson.Answer), "ECONNREFUSED") &&
+			!strings.Contains(strings.ToUpper(a.Lesson.Answer), "EADDRINUSE") {
 			out[2] = done(a)
 		}
 		return out

@@ -1,7 +1,6 @@
 package learn
 
 import (
-	"bytes"
 	"cmp"
 	"slices"
 
@@ -76,27 +75,42 @@ func echoes(v *View, s *Sock) echoed {
 	}
 	slices.SortStableFunc(ds, func(a, b dgram) int { return cmp.Compare(a.at, b.at) })
 
-	var out echoed
+	// The datagrams sent and not yet answered, in order: to each peer, and
+	// to each peer with given bytes, so a reply finds its datagram at once
+	// however long the session.
+	type key struct{ peer, data string }
+	waiting := map[string][]int{} // indexes into ds, answered ones dropped lazily
+	same := map[key][]int{}
 	answered := make([]bool, len(ds))
+	var out echoed
 	for i, d := range ds {
-		if d.e.Type != session.TypeData || d.e.DgramLen > len(d.e.Data) {
+		if d.e.Type == session.TypeSent {
+			waiting[d.e.Peer] = append(waiting[d.e.Peer], i)
+			k := key{d.e.Peer, string(d.e.Data)}
+			same[k] = append(same[k], i)
 			continue
 		}
-		skipped := false
-		for j, o := range ds[:i] {
-			if o.e.Type != session.TypeSent || answered[j] || o.e.Peer != d.e.Peer {
-				continue
-			}
-			if !bytes.Equal(o.e.Data, d.e.Data) {
-				skipped = true
-				continue
-			}
-			answered[j] = true
-			out.back = append(out.back, d.e)
-			if skipped && out.lost == nil {
-				out.lost = d.e
-			}
-			break
+		if d.e.DgramLen > len(d.e.Data) {
+			continue
+		}
+		k := key{d.e.Peer, string(d.e.Data)}
+		q := same[k]
+		if len(q) == 0 {
+			continue
+		}
+		j := q[0]
+		same[k] = q[1:]
+		answered[j] = true
+		out.back = append(out.back, d.e)
+		// An earlier datagram to that peer, still unanswered, was passed
+		// over: its bytes differ, or it would have been j.
+		w := waiting[d.e.Peer]
+		for len(w) > 0 && answered[w[0]] {
+			w = w[1:]
+		}
+		waiting[d.e.Peer] = w
+		if len(w) > 0 && w[0] < j && out.lost == nil {
+			out.lost = d.e
 		}
 	}
 	return out

@@ -11,6 +11,12 @@ import (
 // is told to restart the lesson instead of the check growing without end.
 const MaxEvents = 50_000
 
+// MaxHeld is how many payload bytes the events after a lesson's start may
+// hold before the tracker stops the lesson as it does at MaxEvents: its
+// view keeps every event a check may read, bytes and all, long after the
+// session's log has let them go (hosted mode keeps 64 KiB of history).
+const MaxHeld = 4 << 20
+
 // Tracker follows a session's log and runs the current lesson's check as
 // events arrive. It is a pure function of the log: a lesson starts and stops
 // with "lesson" events in it, and the progress it reports goes back into the
@@ -51,7 +57,7 @@ func (t *Tracker) Observe(evs []*session.Event) *session.Lesson {
 		if t.lesson == nil {
 			continue
 		}
-		if len(t.view.Events) >= MaxEvents {
+		if len(t.view.Events)+len(t.view.Answers) >= MaxEvents || t.view.held >= MaxHeld {
 			// Too much happened for a lesson: stop, and say so.
 			id := t.lesson.ID
 			t.lesson, t.view, t.steps = nil, nil, nil

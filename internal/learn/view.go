@@ -12,14 +12,17 @@ import (
 // connection opened earlier); what counts as done must come after Start.
 //
 // A View is built one event at a time, in log order (Add), so a running
-// lesson is checked in time proportional to what happened since the last
-// check, and a recorded log is checked by adding its events.
+// lesson adds only what happened since the last check, and a recorded log
+// is checked by adding its events. A check reads the whole view each time
+// the tracker runs it, so it must cost time in proportion to the events,
+// never their square (TestCheckCost).
 type View struct {
 	Start   uint64           // the seq of the lesson's start event (0: the log's start)
 	Events  []*session.Event // the events after Start, lesson events left out
 	Answers []*session.Event // the answer events after Start, for this lesson
 
 	lesson string
+	held   int // the payload bytes Events hold
 	socks  map[int]*Sock
 	ids    []int                   // socket ids in the order they first appeared
 	calls  map[call]*session.Event // the calls after Start, by what answers them
@@ -110,6 +113,7 @@ func (v *View) Add(e *session.Event) {
 			return
 		}
 		v.Events = append(v.Events, e)
+		v.held += len(e.Data)
 		if e.Type == session.TypeCall {
 			v.calls[call{e.Sock, e.ID, e.Op}] = e
 		}

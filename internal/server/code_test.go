@@ -101,7 +101,7 @@ func TestCodeRoutes(t *testing.T) {
 			t.Errorf("%s: HTTP %d, %q", file, resp.StatusCode, h)
 		}
 		if body != want {
-			t.Errorf("%s differs from code.json's program", file)
+			t.Errorf("%s differs from code.json's program:\n%s\n---\n%s", file, body, want)
 		}
 	}
 
