@@ -44,9 +44,16 @@ func pyBytes(b []byte) string {
 	if nonASCII(b) && textual(b) {
 		return pyStr(string(b)) + ".encode()"
 	}
+	return quoteASCII(`b"`, b)
+}
+
+// quoteASCII is b as a double-quoted literal opened by open (`"` or `b"`):
+// printable ASCII as it is, \n \r \t, and every other byte as \xNN — the
+// same spelling in Python and Go.
+func quoteASCII(open string, b []byte) string {
 	var sb strings.Builder
-	sb.Grow(len(b) + 3)
-	sb.WriteString(`b"`)
+	sb.Grow(len(b) + len(open) + 1)
+	sb.WriteString(open)
 	for _, c := range b {
 		switch {
 		case c == '\\' || c == '"':
@@ -156,30 +163,7 @@ func goStr(b []byte) string {
 	}
 	// Not text: escape every byte that is not printable ASCII, so a byte
 	// that happens to start a UTF-8 sequence is not shown as a character.
-	var sb strings.Builder
-	sb.Grow(len(b) + 2)
-	sb.WriteByte('"')
-	for _, c := range b {
-		switch {
-		case c == '\\' || c == '"':
-			sb.WriteByte('\\')
-			sb.WriteByte(c)
-		case c == '\n':
-			sb.WriteString(`\n`)
-		case c == '\r':
-			sb.WriteString(`\r`)
-		case c == '\t':
-			sb.WriteString(`\t`)
-		case c >= 0x20 && c < 0x7f:
-			sb.WriteByte(c)
-		default:
-			sb.WriteString(`\x`)
-			sb.WriteByte(hexDigit(c >> 4))
-			sb.WriteByte(hexDigit(c & 0xf))
-		}
-	}
-	sb.WriteByte('"')
-	return sb.String()
+	return quoteASCII(`"`, b)
 }
 
 // goRepr is b as Go's %q shows it, cut at reprBytes.
