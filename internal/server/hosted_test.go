@@ -567,3 +567,25 @@ func TestHostedStepUDPAutobind(t *testing.T) {
 		t.Fatalf("echo = %q", got.Data)
 	}
 }
+
+// TestHostedRefusedLesson: the refused lesson's way to ECONNREFUSED works
+// on a hosted playground — a connect to the session's own socket, bound and
+// not listening, is let through and refused by the kernel — while its
+// "close a server and connect there" way is refused by the policy, as the
+// lesson's hint says.
+func TestHostedRefusedLesson(t *testing.T) {
+	cfg := hosted(24220)
+	s := start(t, cfg)
+	c := s.session(t)
+	bound := mustOK(t, "socket", c.do(`{"op":"socket","type":"stream"}`)).Sock
+	b := mustOK(t, "bind", c.do(fmt.Sprintf(`{"op":"bind","sock":%d,"host":"127.0.0.1","port":0}`, bound)))
+	port := b.Local[strings.LastIndexByte(b.Local, ':')+1:]
+	if e := c.do(`{"op":"connect","host":"127.0.0.1","port":` + port + `}`); e.Type != "error" || e.Code != "refused" {
+		t.Fatalf("connect to a bound socket that does not listen: %s %s %q, want refused (ECONNREFUSED)", e.Type, e.Code, e.Message)
+	}
+
+	ln := mustOK(t, "listen", c.do(`{"op":"listen","host":"127.0.0.1","port":0}`))
+	mustOK(t, "close", c.do(fmt.Sprintf(`{"op":"close","sock":%d}`, ln.Sock)))
+	port = ln.Local[strings.LastIndexByte(ln.Local, ':')+1:]
+	mustRefuse(t, "connect to a closed server's port", c.do(`{"op":"connect","host":"127.0.0.1","port":`+port+`}`), "")
+}
