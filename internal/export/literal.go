@@ -48,15 +48,22 @@ func pyBytes(b []byte) string {
 }
 
 // quoteASCII is b as a double-quoted literal opened by open (`"` or `b"`):
-// printable ASCII as it is, \n \r \t, and every other byte as \xNN — the
-// same spelling in Python and Go.
+// the same spelling in Python and Go (writeASCII).
 func quoteASCII(open string, b []byte) string {
 	var sb strings.Builder
 	sb.Grow(len(b) + len(open) + 1)
 	sb.WriteString(open)
+	writeASCII(&sb, b, '"')
+	sb.WriteByte('"')
+	return sb.String()
+}
+
+// writeASCII writes b for a literal quoted with q: printable ASCII as it
+// is, \n \r \t, a backslash or q escaped, and every other byte as \xNN.
+func writeASCII(sb *strings.Builder, b []byte, q byte) {
 	for _, c := range b {
 		switch {
-		case c == '\\' || c == '"':
+		case c == '\\' || c == q:
 			sb.WriteByte('\\')
 			sb.WriteByte(c)
 		case c == '\n':
@@ -73,8 +80,6 @@ func quoteASCII(open string, b []byte) string {
 			sb.WriteByte(hexDigit(c & 0xf))
 		}
 	}
-	sb.WriteByte('"')
-	return sb.String()
 }
 
 // pyStr is s as a Python string literal: printable characters as they
@@ -120,25 +125,7 @@ func pyRepr(b []byte) string {
 	var sb strings.Builder
 	sb.WriteByte('b')
 	sb.WriteByte(q)
-	for _, c := range cut {
-		switch {
-		case c == '\\' || c == q:
-			sb.WriteByte('\\')
-			sb.WriteByte(c)
-		case c == '\n':
-			sb.WriteString(`\n`)
-		case c == '\r':
-			sb.WriteString(`\r`)
-		case c == '\t':
-			sb.WriteString(`\t`)
-		case c >= 0x20 && c < 0x7f:
-			sb.WriteByte(c)
-		default:
-			sb.WriteString(`\x`)
-			sb.WriteByte(hexDigit(c >> 4))
-			sb.WriteByte(hexDigit(c & 0xf))
-		}
-	}
+	writeASCII(&sb, cut, q)
 	sb.WriteByte(q)
 	if len(b) > len(cut) {
 		sb.WriteString("… (" + itoa(len(b)) + " bytes)")
