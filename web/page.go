@@ -77,7 +77,22 @@ type PageConfig struct {
 	Protocol      string `json:"protocol"`
 	// Token binds the page's WebSocket to its cookie (see internal/server).
 	Token string `json:"token,omitempty"`
+	// Page says which page this is (docs/protocol.md §15.6): "live" (a
+	// session of one's own), "watch" (someone's session, read-only) or
+	// "replay" (a downloaded log, no WebSocket).
+	Page string `json:"page"`
+	// Session is the session a /s/{id} page resumes, if any.
+	Session string `json:"session,omitempty"`
+	// Watch is a watch page's link secret.
+	Watch string `json:"watch,omitempty"`
 }
+
+// The pages PageConfig.Page names.
+const (
+	PageLive   = "live"
+	PageWatch  = "watch"
+	PageReplay = "replay"
+)
 
 // ServiceGroup is one service by name, with its TCP and UDP listeners on
 // each address family.

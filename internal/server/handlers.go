@@ -84,14 +84,38 @@ func (s *server) handleToken(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "{\"token\":%q}\n", s.tokens.token(cookie))
 }
 
+// handleIndex serves the page of a new session (GET /).
 func (s *server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	s.page(w, r, web.PageConfig{Page: web.PageLive})
+}
+
+// handleSession serves the page of an existing session (GET /s/{id}),
+// which resumes it with the owner key the page kept (docs/protocol.md §15).
+func (s *server) handleSession(w http.ResponseWriter, r *http.Request) {
+	s.page(w, r, web.PageConfig{Page: web.PageLive, Session: chi.URLParam(r, "id")})
+}
+
+// handleWatch serves the page that watches a session through a watch link
+// (GET /w/{watch}).
+func (s *server) handleWatch(w http.ResponseWriter, r *http.Request) {
+	s.page(w, r, web.PageConfig{Page: web.PageWatch, Watch: chi.URLParam(r, "watch")})
+}
+
+// handleReplay serves the page that replays a downloaded log (GET /replay).
+func (s *server) handleReplay(w http.ResponseWriter, r *http.Request) {
+	s.page(w, r, web.PageConfig{Page: web.PageReplay})
+}
+
+// page renders the page with cfg, which says which page it is.
+func (s *server) page(w http.ResponseWriter, r *http.Request, cfg web.PageConfig) {
 	cookie := s.pageCookie(w, r)
+	cfg.WebSocketPath, cfg.Subprotocol, cfg.Protocol = wsPath, bridge.Subprotocol, bridge.Protocol
+	cfg.Token = s.tokens.token(cookie)
 	d := web.PageData{
 		Version:     s.cfg.Version,
 		Mode:        s.cfg.Mode,
 		AssetPrefix: "/static/" + static.Version,
-		Config: web.PageConfig{WebSocketPath: wsPath, Subprotocol: bridge.Subprotocol, Protocol: bridge.Protocol,
-			Token: s.tokens.token(cookie)},
+		Config:      cfg,
 	}
 	d.Lang = pageLang(r)
 	d.Langs = pageLangs()

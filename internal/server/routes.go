@@ -19,6 +19,9 @@ func (s *server) routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(s.allowedHost, middleware.GetHead, securityHeaders)
 		r.Get("/", s.handleIndex)
+		r.Get("/s/{id}", s.handleSession)
+		r.Get("/w/{watch}", s.handleWatch)
+		r.Get("/replay", s.handleReplay)
 		r.Get("/token", s.handleToken)
 		r.Get("/i18n/{file}", handleMessages)
 		if s.cfg.MetricsAddr == "" && s.cfg.Mode != ModeHosted {
