@@ -32,6 +32,14 @@ type Hello struct {
 	Mode     string     `json:"mode"`
 	Limits   HelloLimit `json:"limits"`
 	Services []Service  `json:"services"`
+
+	// Resume and watch (docs/protocol.md §15.1).
+	Role    string `json:"role"`          // "owner" or "watcher"
+	Key     string `json:"key,omitempty"` // the owner key: a new session's first hello only
+	Resumed bool   `json:"resumed,omitempty"`
+	GraceMS int64  `json:"grace_ms"`
+	First   uint64 `json:"first"`
+	Next    uint64 `json:"next"`
 }
 
 // HelloLimit tells a client the limits it must stay within.

@@ -1,22 +1,20 @@
 package bridge
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
-	"github.com/socketplayground/playground/internal/learn"
 	"github.com/socketplayground/playground/internal/metrics"
 	"github.com/socketplayground/playground/internal/session"
 )
@@ -71,6 +69,13 @@ type Options struct {
 	OriginChecked bool
 	// Metrics counts sessions and their queues. Nil counts nothing.
 	Metrics *metrics.Metrics
+	// Grace is how long a session waits for its owner to come back after
+	// the owner's WebSocket goes (docs/protocol.md §15.2). Zero means
+	// DefaultGrace.
+	Grace time.Duration
+	// MaxWatchers is the most watchers one session may have at once. Zero
+	// means DefaultMaxWatchers.
+	MaxWatchers int
 }
 
 // DefaultMaxMessage leaves room for a 1 MiB payload spelled in hex.
@@ -83,34 +88,63 @@ const (
 	DefaultWriteTimeout = 30 * time.Second
 )
 
-// Close codes the server ends a session with, besides the standard ones
-// (docs/protocol.md §10). The close reason says the limit in words.
+// Sharing defaults (docs/protocol.md §15).
 const (
-	CloseIdle   websocket.StatusCode = 4000 // no request for IdleTimeout
-	CloseMaxAge websocket.StatusCode = 4001 // the session reached MaxAge
+	DefaultGrace       = 2 * time.Minute
+	DefaultMaxWatchers = 100
 )
 
-// Handler serves the protocol on WebSocket upgrades: each connection gets a
-// new session that lives as long as the connection.
+// Close codes the server ends a connection with, besides the standard ones
+// (docs/protocol.md §10 and §15). The close reason says why in words.
+const (
+	CloseIdle      websocket.StatusCode = 4000 // no request for IdleTimeout
+	CloseMaxAge    websocket.StatusCode = 4001 // the session reached MaxAge
+	CloseEnded     websocket.StatusCode = 4002 // the session ended, or there is no such session
+	CloseTakenOver websocket.StatusCode = 4003 // another owner connection took the session over
+	CloseLink      websocket.StatusCode = 4004 // the watch link expired, was revoked, or is unknown
+)
+
+// Handler serves the protocol on WebSocket upgrades. A connection without
+// a session in its query starts a new session and is its owner; the session
+// outlives the connection by the grace period, so its owner can come back,
+// and watchers can follow it through share links (docs/protocol.md §15).
 type Handler struct {
 	opts   Options
 	base   context.Context // the server's lifetime; cancelling it ends every session
 	nextID atomic.Uint64
 
-	mu       sync.Mutex // guards closed, wg.Add and sessions
+	mu       sync.Mutex // guards closed, wg.Add, sessions, links and tombs
 	closed   bool
-	wg       sync.WaitGroup
-	sessions map[string]*session.Session // live sessions by id
+	wg       sync.WaitGroup    // every connection, and every session until it ends
+	sessions map[string]*entry // live sessions by id
+	links    map[string]*link  // watch links by secret, until their session ends
+	tombs    tombs             // why sessions and links that are gone went
 }
 
-// Session returns the live session with the given id, if there is one.
-// A session's id is an unguessable 128-bit secret its page learns from the
-// hello message: knowing it is what lets a request read the session.
-func (h *Handler) Session(id string) (*session.Session, bool) {
+// Read returns the live session with the given id if key is its owner key
+// or the secret of one of its watch links that is valid now: the reads of
+// docs/protocol.md §15.6 (the log, the capture, the code) are allowed to
+// whoever may watch the session.
+func (h *Handler) Read(id, key string) (*session.Session, bool) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	s, ok := h.sessions[id]
-	return s, ok
+	e := h.sessions[id]
+	l := h.links[key]
+	h.mu.Unlock()
+	if e == nil || key == "" {
+		return nil, false
+	}
+	if same(key, e.key) {
+		return e.sess, true
+	}
+	if l == nil || l.e != e {
+		return nil, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if why := l.closedWhy(time.Now()); why != "" || e.ended {
+		return nil, false
+	}
+	return e.sess, true
 }
 
 // NewHandler returns a Handler whose sessions end when base is cancelled.
@@ -130,11 +164,18 @@ func NewHandler(base context.Context, opts Options) *Handler {
 	if opts.DiscardLimit <= 0 {
 		opts.DiscardLimit = 4 * int64(opts.MaxMessage)
 	}
-	return &Handler{opts: opts, base: base}
+	if opts.Grace <= 0 {
+		opts.Grace = DefaultGrace
+	}
+	if opts.MaxWatchers <= 0 {
+		opts.MaxWatchers = DefaultMaxWatchers
+	}
+	return &Handler{opts: opts, base: base, sessions: map[string]*entry{}, links: map[string]*link{}}
 }
 
 // Wait stops new sessions and waits until every session has ended. Cancel
-// the base context first, or Wait waits for every client to leave.
+// the base context first, or Wait waits for every client to leave and
+// every grace period to pass.
 func (h *Handler) Wait() {
 	h.mu.Lock()
 	h.closed = true
@@ -142,10 +183,32 @@ func (h *Handler) Wait() {
 	h.wg.Wait()
 }
 
+// The kinds of connection a WebSocket's query asks for (§15.1).
+const (
+	KindNew    = "new"
+	KindResume = "resume"
+	KindWatch  = "watch"
+)
+
+// Kind says which kind of connection an upgrade with query q asks for.
+func Kind(q url.Values) string {
+	switch {
+	case q.Has("watch"):
+		return KindWatch
+	case q.Has("session"):
+		return KindResume
+	}
+	return KindNew
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A new session's admission, given back when the session ends (or now,
+	// if none starts).
+	release := admission(r.Context())
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
+		release()
 		http.Error(w, "the server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
@@ -158,10 +221,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		InsecureSkipVerify: h.opts.OriginChecked,
 	})
 	if err != nil {
+		release()
 		h.opts.Logger.Info("websocket upgrade refused", "err", err, "remote", r.RemoteAddr)
 		return // Accept has written the HTTP error.
 	}
 	if c.Subprotocol() != Subprotocol {
+		release()
 		c.Close(websocket.StatusPolicyViolation, "offer the WebSocket subprotocol "+Subprotocol)
 		return
 	}
@@ -169,32 +234,108 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// an error event, not a closed connection.
 	c.SetReadLimit(-1)
 
-	sopts := h.opts.Session
-	sopts.ID = newID()
-	sopts.Logger = h.opts.Logger
-	sopts.Metrics = h.opts.Metrics
-	sess := session.New(sopts)
-	log := h.opts.Logger.With("session", sess.ID())
 	client, _ := r.Context().Value(clientKey{}).(string)
 	if client == "" {
 		client = r.RemoteAddr
 	}
-	log.Info("session started", "client", client)
-
-	cn := &conn{h: h, ws: c, sess: sess, id: h.nextID.Add(1), log: log}
-	h.opts.Metrics.SessionStarted(cn, sess.Log().Pending)
-	h.mu.Lock()
-	if h.sessions == nil {
-		h.sessions = map[string]*session.Session{}
+	q := r.URL.Query()
+	from, _ := strconv.ParseUint(q.Get("from"), 10, 64)
+	switch Kind(q) {
+	case KindWatch:
+		release()
+		h.watch(c, q.Get("watch"), from, client)
+	case KindResume:
+		release()
+		h.resume(c, q.Get("session"), q.Get("key"), from, client)
+	default:
+		h.start(c, release, client)
 	}
-	h.sessions[sess.ID()] = sess
-	h.mu.Unlock()
-	err = cn.run()
+}
+
+// start serves a new session's first owner connection.
+func (h *Handler) start(ws *websocket.Conn, release func(), client string) {
+	sopts := h.opts.Session
+	sopts.ID = newID()
+	sopts.Logger = h.opts.Logger
+	sopts.Metrics = h.opts.Metrics
+	e := h.newEntry(session.New(sopts), release)
+	e.log.Info("session started", "client", client)
+	c := e.newConn(ws, roleOwner)
+	e.attach(c)
+	err := c.run(1, false)
+	e.detach(c, err)
+}
+
+// resume serves an owner coming back to its session (§15.2).
+func (h *Handler) resume(ws *websocket.Conn, id, key string, from uint64, client string) {
 	h.mu.Lock()
-	delete(h.sessions, sess.ID())
+	e := h.sessions[id]
+	why := h.tombs.why("s:"+id, key)
 	h.mu.Unlock()
-	h.opts.Metrics.SessionEnded(cn)
-	log.Info("session ended", "reason", err)
+	if e == nil || !same(key, e.key) {
+		if why == "" {
+			why = "no such session here"
+		}
+		ws.Close(CloseEnded, why)
+		return
+	}
+	c := e.newConn(ws, roleOwner)
+	old, why := e.attach(c)
+	if why != "" {
+		ws.Close(CloseEnded, why)
+		return
+	}
+	if old != nil {
+		old.kick(CloseTakenOver, "another page took over this session")
+	}
+	e.log.Info("owner back", "client", client, "from", from)
+	err := c.run(from, true)
+	e.detach(c, err)
+}
+
+// watch serves a watcher that came through a watch link (§15.5).
+func (h *Handler) watch(ws *websocket.Conn, secret string, from uint64, client string) {
+	h.mu.Lock()
+	l := h.links[secret]
+	why := h.tombs.why("w:"+secret, "")
+	h.mu.Unlock()
+	if l == nil {
+		// A link is remembered as gone only when its session ended.
+		if why == "" {
+			ws.Close(CloseLink, "no such watch link")
+		} else {
+			ws.Close(CloseEnded, why)
+		}
+		return
+	}
+	e := l.e
+	c := e.newConn(ws, roleWatcher)
+	c.link = l
+	if code, why := e.addWatcher(c); why != "" {
+		ws.Close(code, why)
+		return
+	}
+	e.log.Info("watcher joined", "client", client, "link", l.id)
+	err := c.run(from, false)
+	e.removeWatcher(c)
+	e.log.Info("watcher left", "link", l.id, "reason", err)
+}
+
+type admissionKey struct{}
+
+// WithAdmission hands the bridge the function that gives back a new
+// session's admission (the server's count of sessions per address): the
+// bridge calls it once, when the session ends, or at once if the request
+// starts no session.
+func WithAdmission(ctx context.Context, release func()) context.Context {
+	return context.WithValue(ctx, admissionKey{}, release)
+}
+
+func admission(ctx context.Context) func() {
+	if f, ok := ctx.Value(admissionKey{}).(func()); ok && f != nil {
+		return sync.OnceFunc(f)
+	}
+	return func() {}
 }
 
 type clientKey struct{}
@@ -203,351 +344,6 @@ type clientKey struct{}
 // as the server worked it out behind its proxies), for the session's log.
 func WithClient(ctx context.Context, client string) context.Context {
 	return context.WithValue(ctx, clientKey{}, client)
-}
-
-// conn is one WebSocket connection and the session it drives.
-type conn struct {
-	h    *Handler
-	ws   *websocket.Conn
-	sess *session.Session
-	id   uint64 // the Origin of events this connection's requests cause
-	log  *slog.Logger
-
-	lastReq atomic.Int64 // when the client last sent a request, Unix ns
-}
-
-// run serves the connection until the client leaves or the server stops.
-func (c *conn) run() error {
-	// The connection's own lifetime: the server stopping closes the
-	// WebSocket with "going away" instead, so the client is told why.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(c.h.base))
-	defer cancel()
-	goingAway := make(chan struct{})
-	stop := context.AfterFunc(c.h.base, func() {
-		defer close(goingAway)
-		c.ws.Close(websocket.StatusGoingAway, "the server is shutting down")
-	})
-	defer func() {
-		if !stop() {
-			<-goingAway
-		}
-	}()
-
-	if err := c.hello(ctx); err != nil {
-		c.sess.Close()
-		c.ws.CloseNow()
-		return err
-	}
-	writeErr := make(chan error, 1)
-	go func() {
-		err := c.writeLoop(ctx)
-		cancel() // a dead writer ends the reader too
-		writeErr <- err
-	}()
-	pinged := make(chan struct{})
-	go func() {
-		defer close(pinged)
-		c.pingLoop(ctx)
-	}()
-	aged := make(chan struct{})
-	go func() {
-		defer close(aged)
-		c.lifeLoop(ctx)
-	}()
-	err := c.readLoop(ctx)
-	cancel()
-	c.sess.Close() // closes every socket and waits for its goroutines
-	<-pinged
-	<-aged
-	werr := <-writeErr
-	c.ws.CloseNow()
-	if isNormal(err) {
-		err = werr
-	}
-	if isNormal(err) {
-		return nil
-	}
-	return err
-}
-
-// pingLoop pings the client every PingInterval and drops the connection
-// when a pong does not come back within PingTimeout. The pong is read by
-// readLoop, which pauses while the client leaves events unread (§9 of the
-// protocol): a client that reads nothing for PingTimeout is dropped too.
-func (c *conn) pingLoop(ctx context.Context) {
-	every, wait := c.h.opts.PingInterval, c.h.opts.PingTimeout
-	if every < 0 {
-		return
-	}
-	if every == 0 {
-		every = DefaultPingInterval
-	}
-	if wait <= 0 {
-		wait = DefaultPingTimeout
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pctx, cancel := context.WithTimeout(ctx, wait)
-		err := c.ws.Ping(pctx)
-		cancel()
-		if err != nil {
-			if ctx.Err() == nil {
-				c.log.Info("no pong from the client: dropping the connection", "err", err, "timeout", wait)
-				c.ws.CloseNow()
-			}
-			return
-		}
-	}
-}
-
-// lifeLoop ends the session when its client has sent no request for
-// IdleTimeout, or when it reaches MaxAge, closing the WebSocket with a code
-// and a reason that say which.
-func (c *conn) lifeLoop(ctx context.Context) {
-	idle, maxAge := c.h.opts.IdleTimeout, c.h.opts.MaxAge
-	if idle <= 0 && maxAge <= 0 {
-		return
-	}
-	start := time.Now()
-	c.lastReq.Store(start.UnixNano())
-	for {
-		// The next moment either limit could be reached.
-		next := time.Duration(1<<63 - 1)
-		if maxAge > 0 {
-			next = time.Until(start.Add(maxAge))
-		}
-		if idle > 0 {
-			next = min(next, time.Until(time.Unix(0, c.lastReq.Load()).Add(idle)))
-		}
-		if next > 0 {
-			t := time.NewTimer(next)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			continue
-		}
-		code, why := CloseIdle, fmt.Sprintf("the session ended: no request for %v", idle)
-		if maxAge > 0 && time.Since(start) >= maxAge {
-			code, why = CloseMaxAge, fmt.Sprintf("the session ended: sessions here last at most %v", maxAge)
-		}
-		c.log.Info("closing the session", "why", why)
-		c.ws.Close(code, why)
-		return
-	}
-}
-
-func (c *conn) hello(ctx context.Context) error {
-	lim := c.sess.Limits()
-	hello := Hello{Type: "hello", Protocol: Protocol, Session: c.sess.ID(), Mode: c.h.opts.Mode,
-		Services: c.h.opts.Services, Limits: HelloLimit{MaxSockets: lim.MaxSockets, MaxSend: lim.MaxSend,
-			SendQueue: lim.SendQueue, MaxMessage: c.h.opts.MaxMessage}}
-	if hello.Services == nil {
-		hello.Services = []Service{}
-	}
-	var buf bytes.Buffer
-	if err := encodeJSON(&buf, hello); err != nil {
-		return err
-	}
-	return c.ws.Write(ctx, websocket.MessageText, buf.Bytes())
-}
-
-func isNormal(err error) bool {
-	s := websocket.CloseStatus(err)
-	return err == nil || s == websocket.StatusNormalClosure || s == websocket.StatusGoingAway ||
-		errors.Is(err, context.Canceled) || errors.Is(err, session.ErrLogClosed)
-}
-
-// msgBufs holds the buffers requests are read into. They are shared by all
-// connections, so an idle session holds none; a buffer that grew past
-// maxPooledBuf (a rare huge message) is left to the garbage collector.
-var msgBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-const maxPooledBuf = 1 << 20
-
-// readLoop is the connection's only reader: one message, one request.
-func (c *conn) readLoop(ctx context.Context) error {
-	max := int64(c.h.opts.MaxMessage)
-	bucket := newBucket(c.h.opts.MessageRate)
-	for {
-		// A client that sends faster than it reads events is paused here,
-		// so the log never outgrows the window.
-		if err := c.sess.Log().WaitRoom(ctx); err != nil {
-			return err
-		}
-		typ, r, err := c.ws.Reader(ctx)
-		if err != nil {
-			return err
-		}
-		c.lastReq.Store(time.Now().UnixNano())
-		buf := msgBufs.Get().(*bytes.Buffer)
-		buf.Reset()
-		n, err := buf.ReadFrom(io.LimitReader(r, max+1))
-		switch {
-		case err != nil:
-		case n > max:
-			var rest int64
-			rest, err = io.Copy(io.Discard, io.LimitReader(r, c.h.opts.DiscardLimit-n+1))
-			if err == nil && n+rest > c.h.opts.DiscardLimit {
-				c.ws.Close(websocket.StatusMessageTooBig, fmt.Sprintf("a message over %d bytes", c.h.opts.DiscardLimit))
-				err = errTooBig
-			} else if err == nil {
-				c.sess.Reject(session.Req{Origin: c.id}, "", 0, session.Errorf(session.CodeTooLarge,
-					"message too large: the most one message may be is %d bytes; it was discarded", max))
-			}
-		case !bucket.take():
-			c.sess.Reject(session.Req{Origin: c.id}, "", 0, session.Errorf(session.CodeLimit,
-				"too many requests: at most %g per second; this one was not carried out", c.h.opts.MessageRate))
-		default:
-			c.handle(typ == websocket.MessageBinary, buf.Bytes())
-		}
-		if buf.Cap() <= maxPooledBuf {
-			msgBufs.Put(buf)
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// handle decodes one message and starts the operation it asks for.
-func (c *conn) handle(binaryMsg bool, msg []byte) {
-	r, rerr := Decode(binaryMsg, msg)
-	if rerr != nil {
-		c.sess.Reject(session.Req{ID: rerr.ID, Origin: c.id}, rerr.Op, rerr.Sock, rerr.Err)
-		return
-	}
-	req := session.Req{ID: r.ID, Origin: c.id}
-	s := c.sess
-	switch r.Op {
-	case "connect":
-		if r.Sock != 0 {
-			s.StepConnect(req, r.Sock, session.ConnectArgs{Host: r.Host, Port: r.Port})
-			return
-		}
-		s.Connect(req, session.ConnectArgs{Host: r.Host, Port: r.Port, Family: r.Family, Timeout: r.Timeout})
-	case "listen":
-		if r.Sock != 0 {
-			s.StepListen(req, r.Sock, r.Backlog)
-			return
-		}
-		s.Listen(req, session.ListenArgs{Host: r.Host, Port: r.Port, Family: r.Family})
-	case "bind":
-		if r.Sock != 0 {
-			s.StepBind(req, r.Sock, session.ListenArgs{Host: r.Host, Port: r.Port})
-			return
-		}
-		s.Bind(req, session.ListenArgs{Host: r.Host, Port: r.Port, Family: r.Family})
-	case "socket":
-		s.Socket(req, session.SocketArgs{Proto: r.Proto, Family: r.Family})
-	case "setsockopt":
-		s.SetSockOpt(req, r.Sock, r.Option, r.Value)
-	case "settimeout":
-		var t *time.Duration
-		if r.HasTimeout {
-			t = &r.Timeout
-		}
-		s.SetTimeout(req, r.Sock, t)
-	case "accept":
-		s.Accept(req, r.Sock)
-	case "recv":
-		s.Recv(req, r.Sock, r.N)
-	case "recvfrom":
-		s.RecvFrom(req, r.Sock, r.N)
-	case "cancel":
-		s.Cancel(req, r.Sock)
-	case "step":
-		s.Step(req, r.Sock)
-	case "send":
-		s.Send(req, r.Sock, r.Data)
-	case "sendto":
-		s.SendTo(req, r.Sock, session.SendToArgs{Host: r.Host, Port: r.Port, Family: r.Family, Data: r.Data})
-	case "shutdown":
-		s.Shutdown(req, r.Sock, r.How)
-	case "close":
-		s.CloseSocket(req, r.Sock, r.Now)
-	case "proxy":
-		s.Proxy(req, session.ProxyArgs{Proto: r.Proto, Host: r.Host, Port: r.Port, Family: r.Family,
-			TargetHost: r.TargetHost, TargetPort: r.TargetPort, Knobs: r.Knobs})
-	case "proxy_set":
-		s.ProxySet(req, r.Sock, r.Knobs)
-	case "proxy_reset":
-		s.ProxyReset(req, r.Sock)
-	case "lesson":
-		s.StartLesson(req, r.Lesson)
-	case "answer":
-		s.Answer(req, r.Lesson, r.Step, r.Answer)
-	}
-}
-
-// writeLoop sends the session's events in order and tells the log what was
-// delivered, which is what lets socket readers go on.
-func (c *conn) writeLoop(ctx context.Context) error {
-	log := c.sess.Log()
-	batch := make([]*session.Event, 64)
-	next, _ := log.Bounds()
-	// The lesson tracker runs the current lesson's check on the events as
-	// they go out, and records its progress in the log (learn.Tracker).
-	lessons := learn.NewTracker(func(before uint64) []*session.Event {
-		evs := log.Snapshot(0)
-		n := 0
-		for n < len(evs) && evs[n].Seq < before {
-			n++
-		}
-		return evs[:n]
-	})
-	buf := encBufs.Get().(*bytes.Buffer)
-	defer encBufs.Put(buf)
-	for {
-		evs, err := log.Next(ctx, next, batch)
-		if err != nil {
-			return err
-		}
-		if err := c.writeBatch(ctx, evs, buf); err != nil {
-			return err
-		}
-		next = evs[len(evs)-1].Seq + 1
-		if p := lessons.Observe(evs); p != nil {
-			c.sess.LessonProgress(p)
-		}
-		log.Delivered(next - 1)
-		if buf.Cap() > maxPooledBuf {
-			buf = new(bytes.Buffer) // do not keep a rare huge event's buffer
-		}
-	}
-}
-
-// writeBatch writes evs within WriteTimeout: a browser that stops reading
-// is dropped then, rather than holding its session's sockets for ever.
-func (c *conn) writeBatch(ctx context.Context, evs []*session.Event, buf *bytes.Buffer) error {
-	ctx, cancel := context.WithTimeout(ctx, c.h.opts.WriteTimeout)
-	defer cancel()
-	for _, e := range evs {
-		buf.Reset()
-		bin, err := encode(buf, e, c.id)
-		if err != nil {
-			return err
-		}
-		typ := websocket.MessageText
-		if bin {
-			typ = websocket.MessageBinary
-		}
-		if err := c.ws.Write(ctx, typ, buf.Bytes()); err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				c.log.Info("the client stopped reading: dropping the connection", "timeout", c.h.opts.WriteTimeout)
-			}
-			return err
-		}
-	}
-	return nil
 }
 
 // newID returns an unguessable session id (128 bits).

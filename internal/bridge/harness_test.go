@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/socketplayground/playground/internal/bridge"
+	"github.com/socketplayground/playground/internal/session"
 )
 
 // Ev is an event or message as a client sees it.
@@ -92,6 +93,17 @@ type Ev struct {
 	Protocol string           `json:"protocol"`
 	Session  string           `json:"session"`
 	Services []bridge.Service `json:"services"`
+	Role     string           `json:"role"`
+	Key      string           `json:"key"`
+	Resumed  bool             `json:"resumed"`
+	GraceMS  int64            `json:"grace_ms"`
+	First    uint64           `json:"first"`
+	Next     uint64           `json:"next"`
+
+	// messages that are not events: shares, sync (docs/protocol.md §15)
+	Watchers int                 `json:"watchers"`
+	Links    []bridge.ShareLink  `json:"links"`
+	Sockets  []session.SockState `json:"sockets"`
 }
 
 func (e Ev) String() string {
@@ -220,7 +232,9 @@ func (c *Client) read(timeout time.Duration) Ev {
 	} else if err := json.Unmarshal(b, &e); err != nil {
 		c.t.Fatalf("text message %q: %v", b, err)
 	}
-	if e.Type != "hello" {
+	// Messages that are not events (hello, shares, sync, a watcher's
+	// refusals) have no seq.
+	if e.Seq != 0 {
 		if n := len(c.Seen); n > 0 && e.Seq != c.Seen[n-1].Seq+1 {
 			c.t.Fatalf("event seq %d follows %d: events must be consecutive", e.Seq, c.Seen[n-1].Seq)
 		}

@@ -46,6 +46,10 @@ type Request struct {
 	Lesson string // lesson, answer: the lesson's id ("" stops the lesson)
 	Step   int    // answer: the step answered, from 1
 	Answer string // answer: what the learner said
+
+	// Sharing (protocol.md §15.4).
+	Expires time.Duration // share: how long the link lasts (0: the default)
+	Link    string        // unshare: the link's name
 }
 
 // RequestError is why a message is not a valid request, with whatever of
@@ -89,6 +93,9 @@ type wire struct {
 	Lesson *string `json:"lesson"`
 	Step   *int64  `json:"step"`
 	Answer *string `json:"answer"`
+
+	Expires *int64  `json:"expires_s"`
+	Link    *string `json:"link"`
 }
 
 // fields lists, per operation, the fields it needs and the ones it may have.
@@ -116,6 +123,11 @@ var ops = map[string]struct{ need, may []string }{
 
 	"lesson": {need: []string{"lesson"}},
 	"answer": {need: []string{"lesson", "step", "answer"}},
+
+	"share":   {may: []string{"expires_s"}},
+	"unshare": {need: []string{"link"}},
+	"shares":  {},
+	"end":     {},
 }
 
 // stepOps are the step-mode forms of operations that live mode also has:
@@ -127,7 +139,7 @@ var stepOps = map[string]struct{ need, may []string }{
 }
 
 // fieldOrder is the order fields are checked in, so errors are repeatable.
-var fieldOrder = []string{"sock", "type", "proto", "host", "port", "target_host", "target_port", "family", "timeout_ms", "how", "now", "knobs", "option", "value", "backlog", "n", "lesson", "step", "answer", "data"}
+var fieldOrder = []string{"sock", "type", "proto", "host", "port", "target_host", "target_port", "family", "timeout_ms", "how", "now", "knobs", "option", "value", "backlog", "n", "lesson", "step", "answer", "expires_s", "link", "data"}
 
 // MaxTimeout is the longest connect timeout a request may ask for.
 const MaxTimeout = 2 * time.Minute
@@ -196,6 +208,7 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 		"proto": w.Proto != nil, "target_host": w.TargetHost != nil, "target_port": w.TargetPort != nil, "knobs": w.Knobs != nil,
 		"type": w.Type != nil, "option": w.Option != nil, "value": w.Value != nil, "backlog": w.Backlog != nil, "n": w.N != nil,
 		"lesson": w.Lesson != nil, "step": w.Step != nil, "answer": w.Answer != nil,
+		"expires_s": w.Expires != nil, "link": w.Link != nil,
 	}
 	for _, f := range spec.need {
 		if !present[f] {
@@ -333,6 +346,18 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 			return fail(session.CodeBadField, `"answer" must be UTF-8 text of at most %d bytes`, MaxAnswer)
 		}
 	}
+	if w.Expires != nil {
+		if e := *w.Expires; e < 1 || e > int64(MaxLinkLife/time.Second) {
+			return fail(session.CodeBadField, `"expires_s" must be between 1 and %d seconds, not %d`, int64(MaxLinkLife/time.Second), e)
+		}
+		r.Expires = time.Duration(*w.Expires) * time.Second
+	}
+	if w.Link != nil {
+		r.Link = *w.Link
+		if r.Link == "" || len(r.Link) > 16 {
+			return fail(session.CodeBadField, `"link" must name a watch link, such as "w1"`)
+		}
+	}
 	switch {
 	case hasPayload:
 		r.Data = payload
@@ -347,7 +372,7 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 	return r, nil
 }
 
-const knownOps = "connect, listen, bind, send, sendto, shutdown, close, proxy, proxy_set, proxy_reset, socket, setsockopt, settimeout, accept, recv, recvfrom, cancel, step, lesson, answer"
+const knownOps = "connect, listen, bind, send, sendto, shutdown, close, proxy, proxy_set, proxy_reset, socket, setsockopt, settimeout, accept, recv, recvfrom, cancel, step, lesson, answer, share, unshare, shares, end"
 
 const knownSockopts = "SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, SO_LINGER"
 
@@ -434,6 +459,7 @@ func jsonErr(err error) *RequestError {
 			"proto": "a string", "target_host": "a string", "target_port": "a whole number", "knobs": "an object",
 			"type": "a string", "option": "a string", "value": "a whole number", "backlog": "a whole number", "n": "a whole number",
 			"lesson": "a string", "step": "a whole number", "answer": "a string",
+			"expires_s": "a whole number", "link": "a string",
 			"knobs.latency_ms": "a whole number", "knobs.jitter_ms": "a whole number", "knobs.bandwidth": "a whole number",
 			"knobs.split": "a whole number", "knobs.split_gap_ms": "a whole number", "knobs.coalesce_ms": "a whole number",
 			"knobs.loss": "a number from 0 to 1", "knobs.reorder": "a number from 0 to 1",

@@ -23,6 +23,11 @@ type LogHeader struct {
 	Format  string `json:"format"`
 	Version int    `json:"version"`
 	Session string `json:"session,omitempty"`
+	// First is the first event in the file, when earlier ones were no
+	// longer kept, and Sockets the state they left every open socket in
+	// (docs/protocol.md §15.3 and §15.6).
+	First   uint64              `json:"first,omitempty"`
+	Sockets []session.SockState `json:"sockets,omitempty"`
 }
 
 // line is an event as a log file spells it.
@@ -33,10 +38,17 @@ type line struct {
 
 // WriteLog writes a session's events as JSON lines.
 func WriteLog(w io.Writer, sessionID string, evs []*session.Event) error {
+	return WriteLogWith(w, LogHeader{Session: sessionID}, evs)
+}
+
+// WriteLogWith writes a session's events as JSON lines under header h,
+// whose format and version it fills in.
+func WriteLogWith(w io.Writer, h LogHeader, evs []*session.Event) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(LogHeader{Format: LogFormat, Version: LogVersion, Session: sessionID}); err != nil {
+	h.Format, h.Version = LogFormat, LogVersion
+	if err := enc.Encode(h); err != nil {
 		return err
 	}
 	for _, e := range evs {

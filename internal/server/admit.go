@@ -159,22 +159,62 @@ func (s *server) admitWS(next http.Handler) http.Handler {
 			return
 		}
 		ip := s.clientIP(r)
-		key := ipKey(ip)
-		caps := s.caps
-		if why, ok := s.count.admit(key, caps.SessionsPerIP, caps.Sessions); !ok {
-			s.metrics.UpgradeRefused(why)
-			s.log.Info("websocket upgrade refused", "why", why, "client", ip.String())
-			w.Header().Set("Retry-After", "30")
-			msg := fmt.Sprintf("Too many sessions from your address: at most %d at once. Close another playground tab and try again.", caps.SessionsPerIP)
-			if why == "sessions" {
-				msg = fmt.Sprintf("The playground is full: %d sessions are open. Try again in a minute.", caps.Sessions)
+		ctx := bridge.WithClient(r.Context(), ip.String())
+		switch bridge.Kind(r.URL.Query()) {
+		case bridge.KindResume:
+			// The session is counted already, from its start to its end.
+		case bridge.KindWatch:
+			if !s.watchers.admit(s.caps.Watchers) {
+				s.metrics.UpgradeRefused("watchers")
+				s.log.Info("websocket upgrade refused", "why", "watchers", "client", ip.String())
+				w.Header().Set("Retry-After", "30")
+				http.Error(w, fmt.Sprintf("The playground has as many watchers as it may (%d). Try again in a minute.", s.caps.Watchers), http.StatusTooManyRequests)
+				return
 			}
-			http.Error(w, msg, http.StatusTooManyRequests)
-			return
+			defer s.watchers.leave()
+		default:
+			key := ipKey(ip)
+			caps := s.caps
+			if why, ok := s.count.admit(key, caps.SessionsPerIP, caps.Sessions); !ok {
+				s.metrics.UpgradeRefused(why)
+				s.log.Info("websocket upgrade refused", "why", why, "client", ip.String())
+				w.Header().Set("Retry-After", "30")
+				msg := fmt.Sprintf("Too many sessions from your address: at most %d at once. Close another playground tab, or end a session, and try again.", caps.SessionsPerIP)
+				if why == "sessions" {
+					msg = fmt.Sprintf("The playground is full: %d sessions are open. Try again in a minute.", caps.Sessions)
+				}
+				http.Error(w, msg, http.StatusTooManyRequests)
+				return
+			}
+			// The session counts until it ends, which may be after this
+			// request (its grace period): the bridge gives it back.
+			ctx = bridge.WithAdmission(ctx, func() { s.count.leave(key) })
 		}
-		defer s.count.leave(key)
-		next.ServeHTTP(w, r.WithContext(bridge.WithClient(r.Context(), ip.String())))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// counter counts connections against a total.
+type counter struct {
+	mu sync.Mutex
+	n  int
+}
+
+// admit counts one more unless that would pass max (below 1: no limit).
+func (c *counter) admit(max int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if max > 0 && c.n >= max {
+		return false
+	}
+	c.n++
+	return true
+}
+
+func (c *counter) leave() {
+	c.mu.Lock()
+	c.n--
+	c.mu.Unlock()
 }
 
 var refusals = map[string]string{

@@ -15,10 +15,9 @@ import (
 // a runnable script and program to download. All three are rendered from
 // the session's event log, the only record of the bytes its sends carried.
 //
-// They are the owner's reads: the session id in the URL is the unguessable
-// secret the owner's page got in its hello message, so knowing it is
-// knowing the session. Issue 8 (sharing) will revisit who may read them,
-// when a session can be watched by others.
+// They are reads for whoever may see the session: the URL's key must be
+// its owner key or the secret of a watch link valid now (§15.6). The
+// session id alone names the session but grants nothing.
 
 // handleCode serves GET /session/{id}/code.json: the calls, the script
 // and the program.
@@ -50,10 +49,33 @@ func (s *server) handleGo(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// handleLog serves GET /session/{id}/log.jsonl: the session's log as
+// JSON lines (§13), to save and replay. A log whose start is no longer
+// kept begins with the state it left the sockets in (§15.6).
+func (s *server) handleLog(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.ws.Read(chi.URLParam(r, "id"), r.URL.Query().Get("key"))
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	log := sess.Log()
+	first, socks := log.Base()
+	evs := log.Snapshot(first)
+	h := export.LogHeader{Session: sess.ID()}
+	if first > 1 {
+		h.First, h.Sockets = first, socks
+	}
+	attachment(w, "application/x-ndjson", "session-"+sess.ID()[:8]+".jsonl")
+	if err := export.WriteLogWith(w, h, evs); err != nil {
+		s.log.Debug("log.jsonl not sent", "err", err)
+	}
+}
+
 // sessionEvents returns the log of the session the URL names, or answers
-// 404 if there is no such session (it ended, or never was).
+// 404 if there is no such session (it ended, or never was) or the query's
+// key is neither its owner key nor a watch link valid now (§15.6).
 func (s *server) sessionEvents(w http.ResponseWriter, r *http.Request) ([]*session.Event, bool) {
-	sess, ok := s.ws.Session(chi.URLParam(r, "id"))
+	sess, ok := s.ws.Read(chi.URLParam(r, "id"), r.URL.Query().Get("key"))
 	if !ok {
 		http.NotFound(w, r)
 		return nil, false
@@ -63,9 +85,14 @@ func (s *server) sessionEvents(w http.ResponseWriter, r *http.Request) ([]*sessi
 
 // download sends text as a file to save under name.
 func download(w http.ResponseWriter, name, text string) {
+	attachment(w, "text/plain; charset=utf-8", name)
+	w.Write([]byte(text))
+}
+
+// attachment sets the headers of a file to save under name.
+func attachment(w http.ResponseWriter, contentType, name string) {
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Type", contentType)
 	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	h.Set("Cache-Control", "no-store")
-	w.Write([]byte(text))
 }

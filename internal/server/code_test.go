@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/socketplayground/playground/internal/export"
 	"github.com/socketplayground/playground/internal/server"
 )
 
@@ -33,6 +35,7 @@ func TestCodeRoutes(t *testing.T) {
 	}
 	var id struct {
 		Session string `json:"session"`
+		Key     string `json:"key"`
 	}
 	if err := json.Unmarshal(hello, &id); err != nil || len(id.Session) < 16 {
 		t.Fatalf("the hello names no session: %s (%v)", hello, err)
@@ -61,7 +64,8 @@ func TestCodeRoutes(t *testing.T) {
 		return resp, string(body)
 	}
 	base := "/session/" + id.Session
-	resp, body := get(base + "/code.json")
+	key := "?key=" + id.Key
+	resp, body := get(base + "/code.json" + key)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" || resp.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("code.json: HTTP %d, %q", resp.StatusCode, resp.Header)
 	}
@@ -94,7 +98,7 @@ func TestCodeRoutes(t *testing.T) {
 	}
 
 	for file, want := range map[string]string{"session.py": code.Python, "session.go": code.Go} {
-		resp, body := get(base + "/" + file)
+		resp, body := get(base + "/" + file + key)
 		h := resp.Header
 		if resp.StatusCode != http.StatusOK || h.Get("Content-Type") != "text/plain; charset=utf-8" || h.Get("Cache-Control") != "no-store" ||
 			h.Get("Content-Disposition") != `attachment; filename="`+file+`"` || h.Get("Content-Security-Policy") == "" {
@@ -105,19 +109,51 @@ func TestCodeRoutes(t *testing.T) {
 		}
 	}
 
-	for _, path := range []string{"/session/0123456789abcdef0123456789abcdef/code.json", "/session/x/session.py", base + "/session.txt"} {
+	// The session's log, to save and replay (§13, §15.6).
+	resp, body = get(base + "/log.jsonl" + key)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/x-ndjson" ||
+		resp.Header.Get("Content-Disposition") != `attachment; filename="session-`+id.Session[:8]+`.jsonl"` {
+		t.Fatalf("log.jsonl: HTTP %d, %q", resp.StatusCode, resp.Header)
+	}
+	h, evs, err := export.ReadLog(strings.NewReader(body))
+	if err != nil || h.Session != id.Session || h.First != 0 || len(evs) == 0 || evs[0].Seq != 1 {
+		t.Fatalf("log.jsonl: header %+v, %d events, %v", h, len(evs), err)
+	}
+	var echoed []byte
+	for _, e := range evs {
+		if e.Type == "data" && e.Sock == conn.Sock {
+			echoed = append(echoed, e.Data...)
+		}
+	}
+	if string(echoed) != "hi\x00" {
+		t.Errorf("log.jsonl has the echo as %q", echoed)
+	}
+
+	// Only the owner key, or a watch link valid now, reads the session.
+	shares := c.do(`{"op":"share","expires_s":60}`)
+	if shares.Type != "shares" || len(shares.Links) != 1 {
+		t.Fatalf("share: %+v", shares)
+	}
+	if resp, _ := get(base + "/log.jsonl?key=" + shares.Links[0].Watch); resp.StatusCode != http.StatusOK {
+		t.Errorf("log.jsonl with a watch link: HTTP %d", resp.StatusCode)
+	}
+	if e := c.do(`{"op":"unshare","link":"` + shares.Links[0].Link + `"}`); e.Type != "shares" {
+		t.Fatalf("unshare: %+v", e)
+	}
+	for _, path := range []string{"/session/0123456789abcdef0123456789abcdef/code.json" + key, "/session/x/session.py", base + "/session.txt" + key,
+		base + "/code.json", base + "/log.jsonl", base + "/session.py?key=" + id.Session, base + "/log.jsonl?key=" + shares.Links[0].Watch} {
 		if resp, _ := get(path); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: HTTP %d, want 404", path, resp.StatusCode)
 		}
 	}
 
-	// Once the WebSocket closes, the session ends, and its code with it.
-	// The client sees nothing of that end: ask until it shows.
-	ws.Close(1000, "")
+	// Once the session ends, so does its code. The client sees nothing of
+	// that end: ask until it shows.
+	c.ws.Write(ctx, websocket.MessageText, []byte(`{"op":"end"}`))
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if resp, _ := get(base + "/code.json"); resp.StatusCode == http.StatusNotFound {
+		if resp, _ := get(base + "/code.json" + key); resp.StatusCode == http.StatusNotFound {
 			return
 		}
 		select {

@@ -94,16 +94,26 @@ type Caps struct {
 	// PingInterval and PingTimeout: the server pings every client that
 	// often, and drops one whose pong does not come within the timeout.
 	PingInterval, PingTimeout time.Duration
+	// Grace is how long a session waits for its page to come back after
+	// its WebSocket goes (docs/protocol.md §15.2); its sockets stay open
+	// meanwhile, and it still counts against SessionsPerIP and Sessions.
+	Grace time.Duration
+	// Watchers is how many watchers may be connected in all, and
+	// WatchersPerSession how many to one session. A watcher does not count
+	// as a session of its address: a class behind one address can watch.
+	Watchers, WatchersPerSession int
 }
 
 // DefaultCaps returns the caps a mode runs with.
 func DefaultCaps(mode string) Caps {
 	if mode == ModeHosted {
 		return Caps{SessionsPerIP: 4, Sessions: 2000, MessageRate: 100, IdleTimeout: 15 * time.Minute,
-			MaxAge: 2 * time.Hour, WriteTimeout: 15 * time.Second, PingInterval: 30 * time.Second, PingTimeout: 30 * time.Second}
+			MaxAge: 2 * time.Hour, WriteTimeout: 15 * time.Second, PingInterval: 30 * time.Second, PingTimeout: 30 * time.Second,
+			Grace: 2 * time.Minute, Watchers: 5000, WatchersPerSession: 100}
 	}
 	return Caps{SessionsPerIP: -1, Sessions: 20000, MessageRate: -1, IdleTimeout: -1, MaxAge: -1,
-		WriteTimeout: 30 * time.Second, PingInterval: 30 * time.Second, PingTimeout: 30 * time.Second}
+		WriteTimeout: 30 * time.Second, PingInterval: 30 * time.Second, PingTimeout: 30 * time.Second,
+		Grace: 2 * time.Minute, Watchers: 20000, WatchersPerSession: 200}
 }
 
 // withDefaults fills c's zero fields from the mode's defaults, and turns
@@ -135,6 +145,13 @@ func (c Caps) withDefaults(mode string) Caps {
 		c.PingInterval = d.PingInterval
 	}
 	c.PingTimeout = pickD(c.PingTimeout, d.PingTimeout)
+	if c.Grace <= 0 { // a session always waits a little for its page
+		c.Grace = d.Grace
+	}
+	c.Watchers = pickI(c.Watchers, d.Watchers)
+	if c.WatchersPerSession <= 0 {
+		c.WatchersPerSession = d.WatchersPerSession
+	}
 	return c
 }
 

@@ -144,6 +144,9 @@ type ev struct {
 	Data    []byte `json:"-"`
 
 	Services []struct{ Name, Proto, Addr string } `json:"services"`
+
+	// shares (docs/protocol.md §15.4)
+	Links []struct{ Link, Watch string } `json:"links"`
 }
 
 // session opens a session as the page would: page, cookie, token, Origin.
@@ -208,7 +211,7 @@ func (c *client) do(req string) ev {
 	id := fmt.Sprint("r", c.n)
 	c.send(`{"id":"` + id + `",` + strings.TrimPrefix(req, "{"))
 	return c.until(func(e ev) bool {
-		return e.ID == id && (e.Type == "result" || e.Type == "sent" || e.Type == "error" || e.Type == "data")
+		return e.ID == id && (e.Type == "result" || e.Type == "sent" || e.Type == "error" || e.Type == "data" || e.Type == "shares")
 	})
 }
 

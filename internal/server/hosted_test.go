@@ -189,6 +189,7 @@ func TestHostedPool(t *testing.T) {
 func TestHostedSessionCaps(t *testing.T) {
 	cfg := hosted(24140)
 	cfg.Caps.SessionsPerIP = 2
+	cfg.Caps.Grace = 500 * time.Millisecond
 	s := start(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
@@ -215,8 +216,13 @@ func TestHostedSessionCaps(t *testing.T) {
 	if _, code := open("198.51.100.2"); code != http.StatusTooManyRequests {
 		t.Errorf("third session, with a spoofed X-Forwarded-For from an untrusted peer: %d, want 429", code)
 	}
+	// A session whose page went still counts through its grace period,
+	// with its sockets open: a new session is refused until it ends.
 	first.Close(websocket.StatusNormalClosure, "")
-	eventually(t, "a slot is free again", func() bool {
+	if _, code := open(""); code != http.StatusTooManyRequests {
+		t.Errorf("a session while another waits for its page: %d, want 429", code)
+	}
+	eventually(t, "a slot is free again after the grace period", func() bool {
 		ws, code := open("")
 		if ws != nil {
 			ws.Close(websocket.StatusNormalClosure, "")

@@ -23,9 +23,10 @@ import (
 
 // TestWriteTimeout: a browser that stops reading while its session has a
 // flood to deliver is dropped within the write timeout; its session ends
-// with its sockets, and the goroutines go back to what they were.
+// with its sockets after the grace period, and the goroutines go back to
+// what they were.
 func TestWriteTimeout(t *testing.T) {
-	s := start(t, server.Config{Caps: server.Caps{WriteTimeout: 300 * time.Millisecond}})
+	s := start(t, server.Config{Caps: server.Caps{WriteTimeout: 300 * time.Millisecond, Grace: 300 * time.Millisecond}})
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	// A client whose socket buffers are small, so the server's writes
@@ -198,7 +199,7 @@ func TestLogInjection(t *testing.T) {
 			_, port, _ := net.SplitHostPort(bound.Local)
 			mustOK(t, "sendto", c.do(fmt.Sprintf(`{"op":"sendto","sock":%d,"host":"127.0.0.1","port":%s,"data":{"text":"SECRET-PAYLOAD"}}`, bound.Sock, port)))
 			c.until(func(e ev) bool { return e.Type == "data" })
-			c.ws.Close(websocket.StatusNormalClosure, "")
+			c.ws.Write(c.ctx, websocket.MessageText, []byte(`{"op":"end"}`))
 			eventually(t, "the session's end in the log", func() bool { return strings.Contains(buf.String(), "session ended") })
 			forged := 0
 			for line := range strings.Lines(buf.String()) {

@@ -31,6 +31,7 @@ func (s *server) routes() http.Handler {
 		r.Get("/session/{id}/code.json", s.handleCode)
 		r.Get("/session/{id}/session.py", s.handlePython)
 		r.Get("/session/{id}/session.go", s.handleGo)
+		r.Get("/session/{id}/log.jsonl", s.handleLog)
 		// The WebSocket route must stay outside compression and timeout
 		// middleware: it is a long-lived, hijacked connection.
 		r.With(s.admitWS).Get(wsPath, s.ws.ServeHTTP)

@@ -29,6 +29,7 @@ type server struct {
 	metrics  *metrics.Metrics
 	tokens   *tokens
 	count    sessionCount
+	watchers counter
 	ready    atomic.Bool // serving, and not shutting down
 }
 
@@ -112,6 +113,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		IdleTimeout:   s.caps.IdleTimeout,
 		MaxAge:        s.caps.MaxAge,
 		MessageRate:   s.caps.MessageRate,
+		Grace:         s.caps.Grace,
+		MaxWatchers:   s.caps.WatchersPerSession,
 		Session: session.Options{
 			Limits:   limits,
 			Policy:   s.policy,

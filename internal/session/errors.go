@@ -27,6 +27,7 @@ const (
 	CodeBadState      Code = "bad_state"      // operation not valid in the socket's state
 	CodeLimit         Code = "limit"          // a session limit (sockets, queue) is reached
 	CodePolicy        Code = "policy"         // refused by the server's policy
+	CodeReadOnly      Code = "read_only"      // a watcher asked to change the session
 )
 
 // Codes for failures the network or the kernel reported.

@@ -33,12 +33,13 @@ type Log struct {
 	mu        sync.Mutex // guards everything below
 	events    []*Event   // events[head:] are retained; their seqs are consecutive
 	head      int
-	first     uint64 // seq of events[head]
-	next      uint64 // seq the next appended event gets
-	retained  int64  // size of retained events
-	cum       int64  // total size ever appended
-	delivered uint64 // highest seq delivered to the owner
-	delCum    int64  // cum of the event with seq delivered
+	first     uint64  // seq of events[head]
+	next      uint64  // seq the next appended event gets
+	retained  int64   // size of retained events
+	cum       int64   // total size ever appended
+	delivered uint64  // highest seq delivered to the owner
+	delCum    int64   // cum of the event with seq delivered
+	base      Sockets // the sockets as the events before first left them
 	closed    bool
 	appended  chan struct{} // closed and replaced on Append when readers wait
 	readers   bool
@@ -85,6 +86,7 @@ func (l *Log) trim() {
 	for l.retained > l.budget && l.head < len(l.events) && l.first <= l.delivered {
 		e := l.events[l.head]
 		l.events[l.head] = nil
+		l.base.Fold(e)
 		l.head++
 		l.first++
 		l.retained -= e.size()
@@ -176,6 +178,16 @@ func (l *Log) Snapshot(from uint64) []*Event {
 		return nil
 	}
 	return slices.Clone(l.events[l.head+int(from-l.first):])
+}
+
+// Base returns the first retained sequence number and the state every
+// socket was in just before it, folded from the events no longer retained
+// (docs/protocol.md §15.3): a reader that asked for older events carries on
+// from there.
+func (l *Log) Base() (first uint64, sockets []SockState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.first, l.base.List()
 }
 
 // Bounds reports the first retained and the next sequence number.
