@@ -29,7 +29,7 @@ type conn struct {
 	ws   *websocket.Conn
 	sess *session.Session
 	role string
-	link *link // a watcher's way in
+	link *link  // a watcher's way in
 	id   uint64 // the Origin of events this connection's requests cause
 	log  *slog.Logger
 
@@ -510,4 +510,3 @@ func (c *conn) writeBatch(ctx context.Context, evs []*session.Event, buf *bytes.
 	}
 	return nil
 }
-
