@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -46,6 +48,36 @@ func (s *server) handlePython(w http.ResponseWriter, r *http.Request) {
 func (s *server) handleGo(w http.ResponseWriter, r *http.Request) {
 	if evs, ok := s.sessionEvents(w, r); ok {
 		download(w, "session.go", export.Go(evs))
+	}
+}
+
+// maxReplayLog is the largest log POST /replay/code.json renders: hosted
+// mode's budget is small, since anyone may post one.
+func (s *server) maxReplayLog() int64 {
+	if s.cfg.Mode == ModeHosted {
+		return 4 << 20
+	}
+	return 64 << 20
+}
+
+// handleReplayCode serves POST /replay/code.json: the code of a log the
+// page replays (its body, JSON lines as GET log.jsonl gives them), as
+// GET code.json gives it for a live session. It keeps nothing.
+func (s *server) handleReplayCode(w http.ResponseWriter, r *http.Request) {
+	_, evs, err := export.ReadLog(http.MaxBytesReader(w, r.Body, s.maxReplayLog()))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("this log is over %d MiB: too big to render here", s.maxReplayLog()>>20), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "not a session log: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := json.NewEncoder(w).Encode(export.Render(evs)); err != nil {
+		s.log.Debug("replay code.json not sent", "err", err)
 	}
 }
 

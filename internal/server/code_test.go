@@ -129,6 +129,25 @@ func TestCodeRoutes(t *testing.T) {
 		t.Errorf("log.jsonl has the echo as %q", echoed)
 	}
 
+	// A replayed log's code is rendered the same way (POST /replay/code.json).
+	post := func(body string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(s.base+"/replay/code.json", "application/x-ndjson", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	_, live := get(base + "/code.json" + key)
+	if status, replayed := post(body); status != http.StatusOK || replayed != live {
+		t.Errorf("POST /replay/code.json: HTTP %d\n%s\nwant\n%s", status, replayed, live)
+	}
+	if status, text := post("{\"format\":\"something else\"}\n"); status != http.StatusBadRequest || !strings.Contains(text, "not a session log") {
+		t.Errorf("POST /replay/code.json of another format: HTTP %d %q", status, text)
+	}
+
 	// Only the owner key, or a watch link valid now, reads the session.
 	shares := c.do(`{"op":"share","expires_s":60}`)
 	if shares.Type != "shares" || len(shares.Links) != 1 {
