@@ -595,3 +595,48 @@ func TestHostedRefusedLesson(t *testing.T) {
 	port = ln.Local[strings.LastIndexByte(ln.Local, ':')+1:]
 	mustRefuse(t, "connect to a closed server's port", c.do(`{"op":"connect","host":"127.0.0.1","port":`+port+`}`), "")
 }
+
+// TestHostedPair: two people, each with their own session, talk through
+// real sockets on a hosted playground: one listens (a port from the pool),
+// the other connects to it, and bytes go both ways; the same with UDP.
+// Each sees its own side: its own sockets, and the other's bytes arriving.
+func TestHostedPair(t *testing.T) {
+	cfg := hosted(24230)
+	s := start(t, cfg)
+	a, b := s.session(t), s.session(t)
+
+	ln := mustOK(t, "a listens", a.do(`{"op":"listen","host":"127.0.0.1","port":0}`))
+	if !inPool(cfg, ln.Local) {
+		t.Fatalf("a listens on %s, want a port in the pool", ln.Local)
+	}
+	bc := mustOK(t, "b connects to a's port", b.connect(ln.Local))
+	acc := a.until(func(e ev) bool { return e.Type == "result" && e.Op == "accept" && e.Sock == ln.Sock })
+	mustOK(t, "b sends", b.do(fmt.Sprintf(`{"op":"send","sock":%d,"data":{"text":"hello from b"}}`, bc.Sock)))
+	if got := a.receive(acc.Child, 12); got != "hello from b" {
+		t.Fatalf("a received %q", got)
+	}
+	mustOK(t, "a answers", a.do(fmt.Sprintf(`{"op":"send","sock":%d,"data":{"text":"hi, b"}}`, acc.Child)))
+	if got := b.receive(bc.Sock, 5); got != "hi, b" {
+		t.Fatalf("b received %q", got)
+	}
+
+	au := mustOK(t, "a binds UDP", a.do(`{"op":"bind","host":"127.0.0.1","port":0}`))
+	bu := mustOK(t, "b binds UDP", b.do(`{"op":"bind","host":"127.0.0.1","port":0}`))
+	host, port, _ := net.SplitHostPort(au.Local)
+	mustOK(t, "b sends a datagram to a", b.do(fmt.Sprintf(`{"op":"sendto","sock":%d,"host":%q,"port":%s,"data":{"text":"ping"}}`, bu.Sock, host, port)))
+	d := a.until(func(e ev) bool { return e.Type == "data" && e.Sock == au.Sock })
+	if string(d.Data) != "ping" || d.Peer != bu.Local {
+		t.Fatalf("a received %q from %s, want \"ping\" from %s", d.Data, d.Peer, bu.Local)
+	}
+}
+
+// receive reads n bytes of sock's data events.
+func (c *client) receive(sock, n int) string {
+	c.t.Helper()
+	var got []byte
+	for len(got) < n {
+		e := c.until(func(e ev) bool { return e.Type == "data" && e.Sock == sock })
+		got = append(got, e.Data...)
+	}
+	return string(got)
+}
