@@ -443,6 +443,9 @@ func (c *conn) reject(ctx context.Context, req session.Req, op string, sock int,
 func (c *conn) writeLoop(ctx context.Context, from uint64) error {
 	log := c.sess.Log()
 	batch := make([]*session.Event, 64)
+	if c.role == roleWatcher {
+		batch = make([]*session.Event, 512)
+	}
 	_, next := log.Bounds()
 	next = min(max(from, 1), next)
 	buf := encBufs.Get().(*bytes.Buffer)
@@ -469,10 +472,32 @@ func (c *conn) writeLoop(ctx context.Context, from uint64) error {
 		if c.role == roleOwner {
 			c.e.observe(evs)
 			log.Delivered(next - 1)
+		} else if err := pause(ctx, watchPace); err != nil {
+			// A watcher takes what came meanwhile in one go: it leaves
+			// the machine to the owner first (§15.5).
+			return err
 		}
 		if buf.Cap() > maxPooledBuf {
 			buf = new(bytes.Buffer) // do not keep a rare huge event's buffer
 		}
+	}
+}
+
+// watchPace is the least time between two batches of events to a watcher.
+// Watchers are people looking at a page: a few milliseconds are nothing to
+// them, and batching what comes meanwhile leaves the owner's events to go
+// out first on a busy machine.
+const watchPace = 5 * time.Millisecond
+
+// pause waits d, or until ctx is done.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -492,16 +517,26 @@ func (c *conn) writeBatch(ctx context.Context, evs []*session.Event, buf *bytes.
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	for _, e := range evs {
-		buf.Reset()
-		bin, err := encode(buf, e, c.id)
-		if err != nil {
-			return err
+		var msg []byte
+		var bin bool
+		if c.role == roleOwner {
+			buf.Reset()
+			var err error
+			if bin, err = encode(buf, e, c.id); err != nil {
+				return err
+			}
+			msg = buf.Bytes()
+		} else {
+			var err error
+			if bin, msg, err = c.e.wire.get(e, buf); err != nil {
+				return err
+			}
 		}
 		typ := websocket.MessageText
 		if bin {
 			typ = websocket.MessageBinary
 		}
-		if err := c.ws.Write(ctx, typ, buf.Bytes()); err != nil {
+		if err := c.ws.Write(ctx, typ, msg); err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
 				c.log.Info("the client stopped reading: dropping the connection", "timeout", c.h.opts.WriteTimeout)
 			}

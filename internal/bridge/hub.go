@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"fmt"
@@ -53,6 +54,8 @@ type entry struct {
 	trackMu sync.Mutex
 	tracker *learn.Tracker
 	tracked uint64 // the last seq the tracker saw
+
+	wire wireCache // events as watchers are sent them, encoded once
 
 	mu       sync.Mutex // guards everything below
 	owner    *conn
@@ -369,6 +372,52 @@ func (e *entry) shares(id string) Shares {
 		}
 	}
 	return s
+}
+
+// wireCache keeps the latest events as watchers are sent them, encoded,
+// so 50 watchers cost one encoding of each event, not 50. Watchers read at
+// about the same place in the log; one far behind encodes for itself. The
+// ring is made when the first watcher comes, and holds only small
+// messages: a big payload costs a copy either way.
+type wireCache struct {
+	mu   sync.Mutex
+	ring []wireMsg
+}
+
+type wireMsg struct {
+	seq uint64
+	bin bool
+	b   []byte
+}
+
+const (
+	wireRing   = 256
+	wireCached = 4 << 10 // the largest message kept
+)
+
+// watcherOrigin is the Origin watchers are encoded for: no event's, so
+// every "sent" carries its bytes.
+const watcherOrigin = ^uint64(0)
+
+// get returns e encoded for watchers, in buf or from the cache. The bytes
+// must not be modified, and are valid until buf is next used.
+func (w *wireCache) get(e *session.Event, buf *bytes.Buffer) (bool, []byte, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ring == nil {
+		w.ring = make([]wireMsg, wireRing)
+	}
+	m := &w.ring[e.Seq%wireRing]
+	if m.seq == e.Seq && m.b != nil {
+		return m.bin, m.b, nil
+	}
+	buf.Reset()
+	bin, err := encode(buf, e, watcherOrigin)
+	if err != nil || buf.Len() > wireCached {
+		return bin, buf.Bytes(), err
+	}
+	*m = wireMsg{seq: e.Seq, bin: bin, b: bytes.Clone(buf.Bytes())}
+	return bin, m.b, nil
 }
 
 // shared reports whether the session has made a watch link.
