@@ -5,6 +5,8 @@ package bridge_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/socketplayground/playground/internal/bridge"
 )
 
 // Lessons (protocol.md §4.15): the session checks the current lesson as
@@ -118,4 +120,31 @@ func TestLessonBadRequests(t *testing.T) {
 		}
 	}
 	s.server(1) // the session carries on
+}
+
+// TestLessonResume: a lesson carries on across a dropped WebSocket; the
+// steps done before the drop stay done, and what the owner does after it
+// counts.
+func TestLessonResume(t *testing.T) {
+	base := startServer(t, bridge.Options{})
+	s := &stepper{Client: dial(t, base), t: t}
+	s.lesson(`{"op":"lesson","lesson":"endpoint"}`)
+	s.progress("endpoint")
+	ln := s.socket("stream")
+	s.ok(`{"op":"bind","sock":%d,"host":"127.0.0.1","port":0}`, ln)
+	if p := s.progress("endpoint"); steps(p) != "x.." {
+		t.Fatalf("after bind: %s", steps(p))
+	}
+	last := s.Seen[len(s.Seen)-1].Seq
+	s.ws.CloseNow()
+
+	back := &stepper{Client: dial(t, resumeURL(base, s.Hello, last+1)), t: t, next: s.next}
+	r := back.ok(`{"op":"listen","sock":%d,"backlog":5}`, ln)
+	if p := back.progress("endpoint"); steps(p) != "xx." {
+		t.Fatalf("after resuming and listening: %s, want the first two steps done", steps(p))
+	}
+	back.do(`{"op":"answer","lesson":"endpoint","step":3,"answer":"%s"}`, port(t, r.Local))
+	if p := back.progress("endpoint"); steps(p) != "xxx" || !p.Lesson.Passed {
+		t.Fatalf("after the answer: %s passed=%v", steps(p), p.Lesson.Passed)
+	}
 }
