@@ -33,19 +33,22 @@ type conn struct {
 	id   uint64 // the Origin of events this connection's requests cause
 	log  *slog.Logger
 
-	wmu    sync.Mutex    // one writer at a time: events, and messages that are not events
-	shares chan struct{} // the owner's shares changed (cap 1: changes coalesce)
+	wmu sync.Mutex // one writer at a time: events, and messages that are not events
 
-	kmu      sync.Mutex // guards kicked, done, endWhy
-	kicked   bool       // a close was started
-	done     bool       // run has returned: nothing more to close
-	endWhy   string     // set when this connection ends the session on purpose
-	kickWait sync.WaitGroup
+	ctx context.Context // the connection's lifetime, set by run before ready
+
+	kmu      sync.Mutex     // guards kicked, done, endWhy, ready, sharing, resend
+	kicked   bool           // a close was started
+	done     bool           // run has returned: nothing more to close
+	endWhy   string         // set when this connection ends the session on purpose
+	ready    bool           // the hello is out, and ctx set: other messages may follow
+	sharing  bool           // shares are being sent
+	resend   bool           // and changed again meanwhile
+	kickWait sync.WaitGroup // kicks and shares in the background
 }
 
 func (e *entry) newConn(ws *websocket.Conn, role string) *conn {
-	c := &conn{h: e.h, e: e, ws: ws, sess: e.sess, role: role, id: e.h.nextID.Add(1),
-		shares: make(chan struct{}, 1)}
+	c := &conn{h: e.h, e: e, ws: ws, sess: e.sess, role: role, id: e.h.nextID.Add(1)}
 	c.log = e.log.With("conn", c.id, "role", role)
 	return c
 }
@@ -85,12 +88,32 @@ func (c *conn) final() (bool, string) {
 	return c.endWhy != "", c.endWhy
 }
 
-// sharesChanged asks for the owner to be sent its shares.
+// sharesChanged sends the owner its shares, now that they changed: in the
+// background, so a watcher coming or going never waits for its owner's
+// connection. Changes that come while one is being sent coalesce.
 func (c *conn) sharesChanged() {
-	select {
-	case c.shares <- struct{}{}:
-	default:
+	c.kmu.Lock()
+	defer c.kmu.Unlock()
+	if c.done || c.sharing || !c.ready {
+		c.resend = c.sharing || !c.ready
+		return
 	}
+	c.sharing = true
+	c.kickWait.Add(1)
+	go func() {
+		defer c.kickWait.Done()
+		for {
+			c.writeMsg(c.ctx, c.e.shares(""))
+			c.kmu.Lock()
+			again := c.resend && !c.done
+			c.resend = false
+			c.sharing = again
+			c.kmu.Unlock()
+			if !again {
+				return
+			}
+		}
+	}()
 }
 
 // run serves the connection from event seq from until the client leaves,
@@ -100,6 +123,7 @@ func (c *conn) run(from uint64, resumed bool) error {
 	// WebSocket with "going away" instead, so the client is told why.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.h.base))
 	defer cancel()
+	c.ctx = ctx
 	stop := context.AfterFunc(c.h.base, func() {
 		c.kick(websocket.StatusGoingAway, "the server is shutting down")
 	})
@@ -125,8 +149,12 @@ func (c *conn) run(from uint64, resumed bool) error {
 	wg.Go(func() { c.pingLoop(ctx) })
 	if c.role == roleOwner {
 		wg.Go(func() { c.lifeLoop(ctx) })
-		wg.Go(func() { c.sharesLoop(ctx) })
-		if c.e.shared() {
+		c.kmu.Lock()
+		c.ready = true
+		pending := c.resend
+		c.resend = false
+		c.kmu.Unlock()
+		if pending || c.e.shared() {
 			c.sharesChanged()
 		}
 	}
@@ -141,20 +169,6 @@ func (c *conn) run(from uint64, resumed bool) error {
 		return nil
 	}
 	return err
-}
-
-// sharesLoop sends the owner its shares whenever they change.
-func (c *conn) sharesLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.shares:
-		}
-		if err := c.writeMsg(ctx, c.e.shares("")); err != nil {
-			return
-		}
-	}
 }
 
 // writeMsg writes one message that is not an event.
@@ -453,13 +467,9 @@ func (c *conn) writeLoop(ctx context.Context, from uint64) error {
 	for {
 		evs, err := log.Next(ctx, next, batch)
 		if errors.Is(err, session.ErrTrimmed) {
-			// What was asked for is no longer kept: the state it left,
-			// then what is (§15.3).
-			first, socks := log.Base()
-			if err := c.writeMsg(ctx, Sync{Type: "sync", First: first, Sockets: socks}); err != nil {
+			if next, err = c.resync(ctx); err != nil {
 				return err
 			}
-			next = first
 			continue
 		}
 		if err != nil {
@@ -481,6 +491,13 @@ func (c *conn) writeLoop(ctx context.Context, from uint64) error {
 			buf = new(bytes.Buffer) // do not keep a rare huge event's buffer
 		}
 	}
+}
+
+// resync sends the state the events no longer kept left the sockets in
+// (§15.3), and returns the first event that is kept.
+func (c *conn) resync(ctx context.Context) (uint64, error) {
+	first, socks := c.sess.Log().Base()
+	return first, c.writeMsg(ctx, Sync{Type: "sync", First: first, Sockets: socks})
 }
 
 // watchPace is the least time between two batches of events to a watcher.
