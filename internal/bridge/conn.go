@@ -462,6 +462,11 @@ func (c *conn) writeLoop(ctx context.Context, from uint64) error {
 	}
 	_, next := log.Bounds()
 	next = min(max(from, 1), next)
+	if c.role == roleOwner && next > 1 {
+		// The owner has the events before next (it says so): they no
+		// longer hold the window, even if no new event comes to say so.
+		log.Delivered(next - 1)
+	}
 	buf := encBufs.Get().(*bytes.Buffer)
 	defer encBufs.Put(buf)
 	for {
