@@ -190,11 +190,16 @@ func (e *entry) end(why string) {
 	}
 	h.mu.Unlock()
 
+	code, reason := CloseEnded, "the session ended: "+why
+	if h.base.Err() != nil {
+		// The server is stopping: every client is told so alike (§10).
+		code, reason = websocket.StatusGoingAway, "the server is shutting down"
+	}
 	for _, w := range conns {
-		w.kick(CloseEnded, "the session ended: "+why)
+		w.kick(code, reason)
 	}
 	if owner != nil {
-		owner.kick(CloseEnded, "the session ended: "+why)
+		owner.kick(code, reason)
 	}
 	e.sess.Close()
 	unbase()
