@@ -70,14 +70,16 @@ func (c *conn) kick(code websocket.StatusCode, why string) {
 }
 
 // endSession closes the owner's connection with code and why and ends the
-// session with it, without a grace period: the owner asked to (end), or
-// reached a limit.
+// session at once, without a grace period: the owner asked to (end), or
+// reached a limit. No owner can come back to it from now on; it ends when
+// this connection has closed.
 func (c *conn) endSession(code websocket.StatusCode, why, sessionWhy string) {
 	c.kmu.Lock()
 	if c.endWhy == "" {
 		c.endWhy = sessionWhy
 	}
 	c.kmu.Unlock()
+	c.e.ending(sessionWhy)
 	c.kick(code, why)
 }
 

@@ -63,7 +63,7 @@ type entry struct {
 	watchers map[*conn]struct{}
 	links    []*link // every link made, in order
 	ended    bool
-	why      string // why it ended
+	why      string // why it ended, or is ending (then no owner may attach)
 }
 
 // link is a watch link (§15.4). Its fields are guarded by its entry's mu.
@@ -117,7 +117,7 @@ func (h *Handler) newEntry(sess *session.Session, release func()) *entry {
 func (e *entry) attach(c *conn) (old *conn, why string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.ended {
+	if e.ended || e.why != "" {
 		return nil, "the session ended: " + e.why
 	}
 	if e.grace != nil {
@@ -164,7 +164,11 @@ func (e *entry) end(why string) {
 		e.mu.Unlock()
 		return
 	}
-	e.ended, e.why = true, why
+	e.ended = true
+	if e.why == "" {
+		e.why = why
+	}
+	why = e.why
 	if e.grace != nil {
 		e.grace.Stop()
 	}
@@ -207,6 +211,16 @@ func (e *entry) end(why string) {
 	h.opts.Metrics.SessionEnded(e)
 	e.log.Info("session ended", "why", why)
 	h.wg.Done()
+}
+
+// ending marks the session as ending for why: no owner may come back to
+// it, and the connection that ends it ends it when it has closed.
+func (e *entry) ending(why string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.why == "" {
+		e.why = why
+	}
 }
 
 // observe runs the lesson tracker on evs, skipping what it has seen.
