@@ -9,15 +9,16 @@ FUZZTIME ?= 10s
 run: ## serve the playground on http://127.0.0.1:8080
 	$(GO) run ./cmd/playground
 
-test: deps ## every test, with the race detector, then a short fuzz of the request decoder
+test: deps ## every test, with the race detector, then a short fuzz of the request decoder and the capture writer
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/bridge
+	$(GO) test -run '^$$' -fuzz '^FuzzPCAPNG$$' -fuzztime $(FUZZTIME) ./internal/export
 
-deps: ## what the tests need beyond Go: Debian's Chromium and a Hangul font, fonts-nanum (browser tests, Korean pages), socat (an independent peer) and python3 (runs exported sessions)
+deps: ## what the tests need beyond Go: Debian's Chromium and a Hangul font, fonts-nanum (browser tests, Korean pages), socat (an independent peer), python3 (runs exported sessions) and tshark (reads exported captures)
 	@missing=""; test -x /usr/bin/chromium || missing="chromium"; test -d /usr/share/fonts/truetype/nanum || missing="$$missing fonts-nanum"; command -v socat >/dev/null || missing="$$missing socat"; \
-	  command -v python3 >/dev/null || missing="$$missing python3"; \
+	  command -v python3 >/dev/null || missing="$$missing python3"; command -v tshark >/dev/null || missing="$$missing tshark"; \
 	  if [ -n "$$missing" ]; then echo "installing Debian's$$missing for the tests"; \
-	    apt-get update && apt-get install -y --no-install-recommends $$missing; fi
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
 
 check: ## formatting, vet, staticcheck, tidy go.mod, generated templ code current
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
@@ -29,8 +30,9 @@ check: ## formatting, vet, staticcheck, tidy go.mod, generated templ code curren
 	  diff -r web /tmp/templ-fmt-check.$$$$ >/dev/null; rc=$$?; rm -rf /tmp/templ-fmt-check.$$$$; \
 	  test $$rc -eq 0 || { echo "templ fmt would change web/*.templ: run make fmt"; exit 1; }
 
-fuzz: ## fuzz the request decoder for longer: make fuzz FUZZTIME=5m
+fuzz: ## fuzz the request decoder and the capture writer for longer: make fuzz FUZZTIME=5m
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/bridge
+	$(GO) test -run '^$$' -fuzz '^FuzzPCAPNG$$' -fuzztime $(FUZZTIME) ./internal/export
 
 bench: ## bridged vs raw TCP throughput, latency and memory per session, on loopback
 	$(GO) run ./cmd/bench

@@ -1,7 +1,9 @@
-// Package export turns a session's event log into other forms: the same
-// session as a runnable Python script (the socket module) and a runnable Go
-// program (packages net and syscall), and each call of it as a snippet in
-// both languages for the page's Code tab.
+// Package export turns a session's event log into other forms: the log
+// itself as JSON lines (WriteLog, ReadLog), the same session as a runnable
+// Python script (the socket module) and a runnable Go program (packages net
+// and syscall), each call of it as a snippet in both languages for the
+// page's Code tab, and its TCP and UDP traffic as a pcapng capture for
+// Wireshark (PCAPNG), with each packet commented with the call that made it.
 //
 // The log is the only source of truth: the bytes a program sends are the
 // bytes the log's "sent" events carry, the bytes it expects are the total of

@@ -103,6 +103,21 @@ func (s *server) handleLog(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// handleCapture serves GET /session/{id}/capture.pcapng: the session's
+// TCP and UDP traffic as packets, for Wireshark (§15.7).
+func (s *server) handleCapture(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.ws.Read(chi.URLParam(r, "id"), r.URL.Query().Get("key"))
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	evs := sess.Log().Snapshot(0)
+	attachment(w, "application/vnd.tcpdump.pcap", "session-"+sess.ID()[:8]+".pcapng")
+	if err := export.PCAPNG(w, evs); err != nil {
+		s.log.Debug("capture.pcapng not sent", "err", err)
+	}
+}
+
 // sessionEvents returns the log of the session the URL names, or answers
 // 404 if there is no such session (it ended, or never was) or the query's
 // key is neither its owner key nor a watch link valid now (§15.6).

@@ -129,6 +129,14 @@ func TestCodeRoutes(t *testing.T) {
 		t.Errorf("log.jsonl has the echo as %q", echoed)
 	}
 
+	// The capture, for Wireshark (§15.7); internal/export tests its packets.
+	resp, body = get(base + "/capture.pcapng" + key)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "\x0a\x0d\x0d\x0a") ||
+		resp.Header.Get("Content-Disposition") != `attachment; filename="session-`+id.Session[:8]+`.pcapng"` {
+		t.Fatalf("capture.pcapng: HTTP %d, %q, starts %q", resp.StatusCode, resp.Header, body[:min(8, len(body))])
+	}
+	_, body = get(base + "/log.jsonl" + key)
+
 	// A replayed log's code is rendered the same way (POST /replay/code.json).
 	post := func(body string) (int, string) {
 		t.Helper()

@@ -33,6 +33,7 @@ func (s *server) routes() http.Handler {
 		r.Get("/session/{id}/session.py", s.handlePython)
 		r.Get("/session/{id}/session.go", s.handleGo)
 		r.Get("/session/{id}/log.jsonl", s.handleLog)
+		r.Get("/session/{id}/capture.pcapng", s.handleCapture)
 		// The WebSocket route must stay outside compression and timeout
 		// middleware: it is a long-lived, hijacked connection.
 		r.With(s.admitWS).Get(wsPath, s.ws.ServeHTTP)
