@@ -64,14 +64,8 @@ func (s *server) maxReplayLog() int64 {
 // page replays (its body, JSON lines as GET log.jsonl gives them), as
 // GET code.json gives it for a live session. It keeps nothing.
 func (s *server) handleReplayCode(w http.ResponseWriter, r *http.Request) {
-	_, evs, err := export.ReadLog(http.MaxBytesReader(w, r.Body, s.maxReplayLog()))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, fmt.Sprintf("this log is over %d MiB: too big to render here", s.maxReplayLog()>>20), http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "not a session log: "+err.Error(), http.StatusBadRequest)
+	evs, ok := s.postedLog(w, r)
+	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -79,6 +73,35 @@ func (s *server) handleReplayCode(w http.ResponseWriter, r *http.Request) {
 	if err := json.NewEncoder(w).Encode(export.Render(evs)); err != nil {
 		s.log.Debug("replay code.json not sent", "err", err)
 	}
+}
+
+// handleReplayCapture serves POST /replay/capture.pcapng: the capture of
+// a log the page replays, so a recording someone sent can be opened in
+// Wireshark too. It keeps nothing.
+func (s *server) handleReplayCapture(w http.ResponseWriter, r *http.Request) {
+	evs, ok := s.postedLog(w, r)
+	if !ok {
+		return
+	}
+	attachment(w, "application/vnd.tcpdump.pcap", "recording.pcapng")
+	if err := export.PCAPNG(w, evs); err != nil {
+		s.log.Debug("replay capture not sent", "err", err)
+	}
+}
+
+// postedLog reads the log in a request's body, or answers why it cannot.
+func (s *server) postedLog(w http.ResponseWriter, r *http.Request) ([]*session.Event, bool) {
+	_, evs, err := export.ReadLog(http.MaxBytesReader(w, r.Body, s.maxReplayLog()))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("this log is over %d MiB: too big to render here", s.maxReplayLog()>>20), http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
+		http.Error(w, "not a session log: "+err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	return evs, true
 }
 
 // handleLog serves GET /session/{id}/log.jsonl: the session's log as
@@ -90,9 +113,7 @@ func (s *server) handleLog(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	log := sess.Log()
-	first, socks := log.Base()
-	evs := log.Snapshot(first)
+	first, socks, evs := sess.Log().History()
 	h := export.LogHeader{Session: sess.ID()}
 	if first > 1 {
 		h.First, h.Sockets = first, socks

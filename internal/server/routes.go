@@ -23,6 +23,7 @@ func (s *server) routes() http.Handler {
 		r.Get("/w/{watch}", s.handleWatch)
 		r.Get("/replay", s.handleReplay)
 		r.Post("/replay/code.json", s.handleReplayCode)
+		r.Post("/replay/capture.pcapng", s.handleReplayCapture)
 		r.Get("/token", s.handleToken)
 		r.Get("/i18n/{file}", handleMessages)
 		if s.cfg.MetricsAddr == "" && s.cfg.Mode != ModeHosted {
