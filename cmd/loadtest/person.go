@@ -317,11 +317,21 @@ func (p *person) await(ctx context.Context, what string, done func(event, []byte
 	}
 }
 
-// close ends the session with a normal closure (1000) and the closing
-// handshake.
+// close ends the session at once, as the page's End session does (a
+// WebSocket merely closed would keep it for its grace period), and waits
+// for the server's normal closure (1000).
 func (p *person) close() error {
-	if err := p.ws.Close(websocket.StatusNormalClosure, "the load test is done"); err != nil {
-		return fmt.Errorf("close the WebSocket: %w", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.ws.Write(ctx, websocket.MessageText, []byte(`{"op":"end"}`)); err != nil {
+		return fmt.Errorf("end the session: %w", err)
 	}
-	return nil
+	for {
+		if _, _, err := p.ws.Read(ctx); err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+				return fmt.Errorf("end the session: %w", err)
+			}
+			return nil
+		}
+	}
 }
