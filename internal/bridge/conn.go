@@ -69,6 +69,13 @@ func (c *conn) kick(code websocket.StatusCode, why string) {
 	}()
 }
 
+// closing reports whether a close was started.
+func (c *conn) closing() bool {
+	c.kmu.Lock()
+	defer c.kmu.Unlock()
+	return c.kicked
+}
+
 // endSession closes the owner's connection with code and why and ends the
 // session at once, without a grace period: the owner asked to (end), or
 // reached a limit. No owner can come back to it from now on; it ends when
@@ -145,7 +152,13 @@ func (c *conn) run(from uint64, resumed bool) error {
 	writeErr := make(chan error, 1)
 	wg.Go(func() {
 		err := c.writeLoop(ctx, from)
-		cancel() // a dead writer ends the reader too
+		// A dead writer ends the reader too: cancelling it closes the
+		// WebSocket at once. When the session ended, and its log with it,
+		// the connection is being closed with why: the closing handshake
+		// ends the reader instead, so the close frame goes out first.
+		if !errors.Is(err, session.ErrLogClosed) || !c.closing() {
+			cancel()
+		}
 		writeErr <- err
 	})
 	wg.Go(func() { c.pingLoop(ctx) })
@@ -250,12 +263,12 @@ func (c *conn) lifeLoop(ctx context.Context) {
 			}
 			continue
 		}
-		code, why := CloseIdle, fmt.Sprintf("the session ended: no request for %v", idle)
+		code, why := CloseIdle, fmt.Sprintf("no request for %v", idle)
 		if maxAge > 0 && time.Since(start) >= maxAge {
-			code, why = CloseMaxAge, fmt.Sprintf("the session ended: sessions here last at most %v", maxAge)
+			code, why = CloseMaxAge, fmt.Sprintf("sessions here last at most %v", maxAge)
 		}
 		c.log.Info("closing the session", "why", why)
-		c.endSession(code, why, why)
+		c.endSession(code, "the session ended: "+why, why)
 		return
 	}
 }
@@ -474,12 +487,13 @@ func (c *conn) writeLoop(ctx context.Context, from uint64) error {
 	for {
 		evs, err := log.Next(ctx, next, batch)
 		if errors.Is(err, session.ErrTrimmed) {
-			if next, err = c.resync(ctx); err != nil {
+			if next, evs, err = c.resync(ctx, batch); err != nil {
 				return err
 			}
-			continue
-		}
-		if err != nil {
+			if len(evs) == 0 {
+				continue
+			}
+		} else if err != nil {
 			return err
 		}
 		if err := c.writeBatch(ctx, evs, buf); err != nil {
@@ -501,10 +515,12 @@ func (c *conn) writeLoop(ctx context.Context, from uint64) error {
 }
 
 // resync sends the state the events no longer kept left the sockets in
-// (§15.3), and returns the first event that is kept.
-func (c *conn) resync(ctx context.Context) (uint64, error) {
-	first, socks := c.sess.Log().Base()
-	return first, c.writeMsg(ctx, Sync{Type: "sync", First: first, Sockets: socks})
+// (§15.3), and returns the first event that is kept and up to len(dst)
+// events from it on, to send next: taken with the state, so that none is
+// trimmed in between and the sync is followed by its first event.
+func (c *conn) resync(ctx context.Context, dst []*session.Event) (uint64, []*session.Event, error) {
+	first, socks, evs := c.sess.Log().Base(dst)
+	return first, evs, c.writeMsg(ctx, Sync{Type: "sync", First: first, Sockets: socks})
 }
 
 // watchPace is the least time between two batches of events to a watcher.

@@ -113,7 +113,7 @@ type Handler struct {
 	base   context.Context // the server's lifetime; cancelling it ends every session
 	nextID atomic.Uint64
 
-	mu       sync.Mutex // guards closed, wg.Add, sessions, links and tombs
+	mu       sync.Mutex // guards closed, wg.Add, sessions, links and tombs; taken after an entry's mu, never before
 	closed   bool
 	wg       sync.WaitGroup    // every connection, and every session until it ends
 	sessions map[string]*entry // live sessions by id

@@ -136,6 +136,11 @@ func (e *entry) detach(c *conn, err error) {
 	e.mu.Lock()
 	if e.owner != c {
 		e.mu.Unlock()
+		if final {
+			// It ended the session (end, a limit) as another connection
+			// took over: no owner may come back to it, so it ends now.
+			e.end(why)
+		}
 		return // another connection took over
 	}
 	e.owner = nil
@@ -295,6 +300,10 @@ func (e *entry) share(life time.Duration) *session.Error {
 		expires = e.start.Add(max) // the session ends then anyway
 	}
 	e.mu.Lock()
+	if e.ended || e.why != "" {
+		e.mu.Unlock()
+		return session.Errorf(session.CodeBadState, "the session is ending: it makes no more watch links")
+	}
 	open := 0
 	for _, l := range e.links {
 		if l.closedWhy(now) == "" {
@@ -312,10 +321,11 @@ func (e *entry) share(life time.Duration) *session.Error {
 	l := &link{e: e, id: "w" + strconv.Itoa(len(e.links)+1), secret: newID(), expires: expires}
 	l.timer = time.AfterFunc(time.Until(expires), func() { e.expired(l) })
 	e.links = append(e.links, l)
-	e.mu.Unlock()
+	// Under e.mu, so end, which lets go of e.links, cannot come between.
 	e.h.mu.Lock()
 	e.h.links[l.secret] = l
 	e.h.mu.Unlock()
+	e.mu.Unlock()
 	e.log.Info("watch link made", "link", l.id, "expires", expires)
 	return nil
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -413,5 +415,132 @@ func TestSlowWatcher(t *testing.T) {
 		e := owner.Wait("data", func(e Ev) bool { return e.Type == "data" && e.Sock == sock })
 		got += len(e.Data)
 		owner.Seen = owner.Seen[:0] // keep memory flat
+	}
+}
+
+// TestSyncLeavesClosedOut: a request naming a socket already closed gets a
+// call event with that socket's id (§5.4); once those events are no
+// longer kept, sync must still leave the socket out, as the page, applying
+// every event, still has it closed (§15.3).
+func TestSyncLeavesClosedOut(t *testing.T) {
+	base := startServer(t, bridge.Options{Session: session.Options{Limits: session.Limits{History: 32 << 10}}})
+	owner := dial(t, base)
+	gone, _ := connectPeer(t, owner, "")
+	owner.Send(`{"id":"c1","op":"close","sock":%d}`, gone)
+	owner.Wait("the socket closed", func(e Ev) bool { return e.Type == "state" && e.Sock == gone && e.State == "closed" })
+	owner.Send(`{"id":"c2","op":"close","sock":%d}`, gone)
+	owner.Fails("c2", "bad_state")
+	owner.Send(`{"id":"s0","op":"send","sock":%d,"data":{"text":"late"}}`, gone)
+	owner.Fails("s0", "bad_state")
+
+	// Enough traffic that those events are no longer kept.
+	sock, p := connectPeer(t, owner, "")
+	chunk := strings.Repeat("x", 1000)
+	for i := range 100 {
+		owner.Send(`{"id":"s%d","op":"send","sock":%d,"data":{"text":%q}}`, i+1, sock, chunk)
+		owner.OK(fmt.Sprint("s", i+1))
+	}
+	readN(t, p, 100*len(chunk))
+
+	back := dial(t, resumeURL(base, owner.Hello, 1))
+	s := back.Wait("sync", func(e Ev) bool { return e.Type == "sync" })
+	for _, x := range s.Sockets {
+		if x.Sock == gone {
+			t.Fatalf("sync lists socket %d, closed before it: %+v", gone, x)
+		}
+	}
+}
+
+// TestIdleEndsOnce: a session that ends for a limit says so once, in the
+// words of §10, to its owner, to its watchers (§15.5) and to a late resume
+// (§15.2).
+func TestIdleEndsOnce(t *testing.T) {
+	base := startServer(t, bridge.Options{IdleTimeout: time.Second})
+	owner := dial(t, base)
+	l := owner.share("sh", "")
+	w := dial(t, watchURL(base, l.Watch, 1))
+	const why = "the session ended: no request for 1s"
+	if code, reason := owner.closedWith(); code != bridge.CloseIdle || reason != why {
+		t.Fatalf("the owner: %d %q", code, reason)
+	}
+	if code, reason := w.closedWith(); code != bridge.CloseEnded || reason != why {
+		t.Fatalf("the watcher: %d %q", code, reason)
+	}
+	if code, reason := closed(t, resumeURL(base, owner.Hello, 1)); code != bridge.CloseEnded || reason != why {
+		t.Fatalf("a resume: %d %q", code, reason)
+	}
+}
+
+// TestEndClosesWatchers: when the session ends, every watcher is told so
+// with 4002 (§15.5): none is dropped without its close frame because its
+// event stream ended first.
+func TestEndClosesWatchers(t *testing.T) {
+	base := startServer(t, bridge.Options{})
+	owner := dial(t, base)
+	l := owner.share("sh", "")
+	ws := make([]*Client, 20)
+	for i := range ws {
+		ws[i] = dial(t, watchURL(base, l.Watch, 1))
+	}
+	owner.Send(`{"id":"end","op":"end"}`)
+	owner.closedWith()
+	for i, w := range ws {
+		if code, why := w.closedWith(); code != bridge.CloseEnded || why != "the session ended: ended by its owner" {
+			t.Fatalf("watcher %d: %d %q", i, code, why)
+		}
+	}
+}
+
+// TestSyncOnce: a client that asks for events no longer kept gets one
+// sync and then every event from its first (§15.1), even while the
+// session streams and the history is trimmed under it.
+func TestSyncOnce(t *testing.T) {
+	base := startServer(t, bridge.Options{Session: session.Options{Limits: session.Limits{History: 8 << 10}}})
+	owner := dial(t, base)
+	owner.Send(`{"id":"b","op":"bind","host":"127.0.0.1","port":0}`)
+	bound := owner.OK("b")
+	l := owner.share("sh", "")
+	pc, err := net.Dial("udp", bound.Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	// The owner reads every event, so the history is trimmed as it goes,
+	// and a peer sends small datagrams as fast as it can: many events.
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			if _, _, err := owner.Conn().Read(ctx); err != nil {
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			pc.Write([]byte("0123456789abcdef"))
+		}
+	})
+
+	synced := 0
+	for i := range 100 {
+		w := dial(t, watchURL(base, l.Watch, 1))
+		switch s := w.read(patience); {
+		case s.Seq == 1:
+			// Nothing was trimmed yet.
+		case s.Type != "sync":
+			t.Fatalf("watcher %d: after the hello comes %v, want sync", i, s)
+		default:
+			if e := w.read(patience); e.Seq != s.First {
+				t.Fatalf("watcher %d: after sync at %d comes %v", i, s.First, e)
+			}
+			synced++
+		}
+		w.ws.Close(websocket.StatusNormalClosure, "")
+	}
+	if synced == 0 {
+		t.Fatal("no watcher got a sync: the history was never trimmed")
 	}
 }

@@ -5,15 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/socketplayground/playground/internal/export"
 	"github.com/socketplayground/playground/internal/server"
+	"github.com/socketplayground/playground/internal/session"
 )
 
 // TestCodeRoutes checks GET /session/{id}/code.json, session.py and
@@ -215,4 +218,104 @@ var madeFrom = regexp.MustCompile(`Made from events \d+ to \d+`)
 // sameProgram is a program without the range of events it was made from.
 func sameProgram(code string) string {
 	return madeFrom.ReplaceAllString(code, "Made from events …")
+}
+
+// TestLogWhileTrimming downloads the log of a session whose history is
+// being trimmed as it streams: every file starts where its header says,
+// with the state of the sockets just before (§15.6), never with a gap
+// between the two.
+func TestLogWhileTrimming(t *testing.T) {
+	s := start(t, server.Config{Limits: session.Limits{History: 16 << 10}})
+	c := s.session(t)
+	bound := mustOK(t, "bind", c.do(`{"op":"bind","host":"127.0.0.1","port":0}`))
+	pc, err := net.Dial("udp", bound.Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	// The page reads every event, so the history is trimmed as it goes,
+	// and a peer sends small datagrams as fast as it can: many events.
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			if _, _, err := c.ws.Read(ctx); err != nil {
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			pc.Write([]byte("0123456789abcdef"))
+		}
+	})
+
+	u := fmt.Sprintf("%s/session/%s/log.jsonl?key=%s", s.base, c.hello.Session, c.hello.Key)
+	// A client whose every connection goes with the test, spare ones
+	// included: the server's shutdown would wait for one it never read a
+	// request on.
+	var conns conns
+	defer conns.close()
+	hc := &http.Client{Transport: &http.Transport{DialContext: conns.dial, MaxIdleConnsPerHost: 8}}
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() {
+			errs <- func() error {
+				for i := range 50 {
+					resp, err := hc.Get(u)
+					if err != nil {
+						return err
+					}
+					h, evs, err := export.ReadLog(resp.Body)
+					resp.Body.Close()
+					if err != nil || len(evs) == 0 {
+						return fmt.Errorf("download %d: %d events, %v", i, len(evs), err)
+					}
+					if want := max(h.First, 1); evs[0].Seq != want {
+						return fmt.Errorf("download %d: the header says the file starts at %d (%d sockets before it); its first event is %d", i, h.First, len(h.Sockets), evs[0].Seq)
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// conns keeps every connection it dials until close, and closes any that
+// comes after.
+type conns struct {
+	mu     sync.Mutex
+	all    []net.Conn
+	closed bool
+}
+
+func (cs *conns) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	cs.all = append(cs.all, c)
+	return c, nil
+}
+
+func (cs *conns) close() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.closed = true
+	for _, c := range cs.all {
+		c.Close()
+	}
 }

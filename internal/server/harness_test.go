@@ -144,6 +144,8 @@ type ev struct {
 	Data    []byte `json:"-"`
 
 	Services []struct{ Name, Proto, Addr string } `json:"services"`
+	Session  string                               `json:"session"` // hello
+	Key      string                               `json:"key"`     // a new session's hello: the owner key
 
 	// shares (docs/protocol.md §15.4)
 	Links []struct{ Link, Watch string } `json:"links"`

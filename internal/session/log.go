@@ -180,14 +180,25 @@ func (l *Log) Snapshot(from uint64) []*Event {
 	return slices.Clone(l.events[l.head+int(from-l.first):])
 }
 
-// Base returns the first retained sequence number and the state every
+// Base returns the first retained sequence number, the state every
 // socket was in just before it, folded from the events no longer retained
-// (docs/protocol.md §15.3): a reader that asked for older events carries on
-// from there.
-func (l *Log) Base() (first uint64, sockets []SockState) {
+// (docs/protocol.md §15.3), and up to len(dst) events from it on, all at
+// one moment: a reader that asked for older events carries on from there,
+// with no event trimmed between the state and the events.
+func (l *Log) Base(dst []*Event) (first uint64, sockets []SockState, evs []*Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.first, l.base.List()
+	n := copy(dst, l.events[l.head:])
+	return l.first, l.base.List(), dst[:n]
+}
+
+// History returns what Base does and the retained events, all at one
+// moment: a file of them starts where its header says (docs/protocol.md
+// §15.6), with no event trimmed between the sockets' state and the first.
+func (l *Log) History() (first uint64, sockets []SockState, evs []*Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.first, l.base.List(), slices.Clone(l.events[l.head:])
 }
 
 // Bounds reports the first retained and the next sequence number.

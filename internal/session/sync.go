@@ -46,7 +46,8 @@ type SockTimeout struct {
 // The zero value is empty and ready to use. It is not safe for concurrent
 // use.
 type Sockets struct {
-	m map[int]*SockState
+	m    map[int]*SockState
+	gone map[int]struct{} // closed or failed: a later call does not bring it back
 }
 
 // Fold applies e. Only a call and a state make a socket known, as for the
@@ -56,6 +57,11 @@ func (t *Sockets) Fold(e *Event) {
 		return
 	}
 	s := t.m[e.Sock]
+	if _, gone := t.gone[e.Sock]; s == nil && gone && e.Type == TypeCall {
+		// A request naming a socket that ended gets a call (§5.4); the
+		// page keeps the socket as it was, closed.
+		return
+	}
 	if s == nil && (e.Type == TypeCall || e.Type == TypeState) {
 		if t.m == nil {
 			t.m = map[int]*SockState{}
@@ -95,6 +101,10 @@ func (t *Sockets) Fold(e *Event) {
 		s.Reason = e.Reason
 		if e.State == StateClosed || e.State == StateFailed {
 			delete(t.m, e.Sock)
+			if t.gone == nil {
+				t.gone = map[int]struct{}{}
+			}
+			t.gone[e.Sock] = struct{}{}
 		}
 	case TypeSent:
 		s.OutBytes += int64(e.Len)
