@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&cfg.Caps.WriteTimeout, "write-timeout", 0, "drop a browser that takes no events for this long; 0: 30s local, 15s hosted (PLAYGROUND_WRITE_TIMEOUT)")
 	fs.DurationVar(&cfg.Caps.Grace, "grace", 0, "keep a session and its sockets this long after its page goes, for it to come back (a reload, a dropped network); 0: 2m (PLAYGROUND_GRACE)")
 	fs.IntVar(&cfg.Caps.WatchersPerSession, "watchers-per-session", 0, "watchers one session may have through its share links; 0: 200 local, 100 hosted (PLAYGROUND_WATCHERS_PER_SESSION)")
+	fs.IntVar(&cfg.Caps.WatchersPerIP, "watchers-per-ip", 0, "watchers one client address (IPv6: /64) may have at once; 0: none local, 200 hosted (PLAYGROUND_WATCHERS_PER_IP)")
 	fs.IntVar(&cfg.Caps.Watchers, "watchers", 0, "watchers in all; 0: 20000 local, 5000 hosted (PLAYGROUND_WATCHERS)")
 	fs.IntVar(&cfg.Policy.Limits.ConnectsPerMinute, "connects-per-minute", 0, "hosted: connect attempts per session per minute; 0: 60 (PLAYGROUND_CONNECTS_PER_MINUTE)")
 	fs.IntVar(&cfg.Policy.Limits.TargetsPerHour, "targets-per-hour", 0, "hosted: distinct targets per session per hour; 0: 30 (PLAYGROUND_TARGETS_PER_HOUR)")

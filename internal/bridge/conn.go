@@ -496,17 +496,26 @@ func (c *conn) writeLoop(ctx context.Context, from uint64) error {
 		} else if err != nil {
 			return err
 		}
+		// Only the owner connection delivers and checks lessons: one that
+		// was taken over goes on writing until its close is done.
+		owner := c.role == roleOwner && c.e.isOwner(c)
+		if owner {
+			// Before writing: a batch a drop cuts short is checked all the
+			// same, and a resume past it does not skip a lesson's step.
+			c.e.observe(evs)
+		}
 		if err := c.writeBatch(ctx, evs, buf); err != nil {
 			return err
 		}
 		next = evs[len(evs)-1].Seq + 1
-		if c.role == roleOwner {
-			c.e.observe(evs)
+		if owner {
 			log.Delivered(next - 1)
-		} else if err := pause(ctx, watchPace); err != nil {
-			// A watcher takes what came meanwhile in one go: it leaves
-			// the machine to the owner first (§15.5).
-			return err
+		} else if c.role == roleWatcher {
+			if err := pause(ctx, watchPace); err != nil {
+				// A watcher takes what came meanwhile in one go: it leaves
+				// the machine to the owner first (§15.5).
+				return err
+			}
 		}
 		if buf.Cap() > maxPooledBuf {
 			buf = new(bytes.Buffer) // do not keep a rare huge event's buffer

@@ -273,10 +273,21 @@ func (e *entry) removeWatcher(c *conn) {
 		delete(e.watchers, c)
 		c.link.watchers--
 	}
+	last := len(e.watchers) == 0
 	e.mu.Unlock()
+	if last {
+		e.wire.drop()
+	}
 	if ok {
 		e.changed()
 	}
+}
+
+// isOwner reports whether c is the session's owner connection now.
+func (e *entry) isOwner(c *conn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.owner == c
 }
 
 // changed tells the owner, if connected, that its shares changed.
@@ -420,9 +431,16 @@ type wireMsg struct {
 }
 
 const (
-	wireRing   = 256
-	wireCached = 4 << 10 // the largest message kept
+	wireRing   = 128
+	wireCached = 1 << 10 // the largest message kept: most events are a few hundred bytes
 )
+
+// drop lets the ring go: the last watcher left.
+func (w *wireCache) drop() {
+	w.mu.Lock()
+	w.ring = nil
+	w.mu.Unlock()
+}
 
 // watcherOrigin is the Origin watchers are encoded for: no event's, so
 // every "sent" carries its bytes.

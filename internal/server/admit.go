@@ -115,7 +115,7 @@ func ipKey(a netip.Addr) string {
 	return a.String()
 }
 
-// sessionCount counts open sessions per client and in total.
+// sessionCount counts open sessions (or watchers) per client and in total.
 type sessionCount struct {
 	mu    sync.Mutex
 	total int
@@ -164,14 +164,19 @@ func (s *server) admitWS(next http.Handler) http.Handler {
 		case bridge.KindResume:
 			// The session is counted already, from its start to its end.
 		case bridge.KindWatch:
-			if !s.watchers.admit(s.caps.Watchers) {
+			key := ipKey(ip)
+			if why, ok := s.watchers.admit(key, s.caps.WatchersPerIP, s.caps.Watchers); !ok {
 				s.metrics.UpgradeRefused("watchers")
 				s.log.Info("websocket upgrade refused", "why", "watchers", "client", ip.String())
 				w.Header().Set("Retry-After", "30")
-				http.Error(w, fmt.Sprintf("The playground has as many watchers as it may (%d). Try again in a minute.", s.caps.Watchers), http.StatusTooManyRequests)
+				msg := fmt.Sprintf("The playground has as many watchers as it may (%d). Try again in a minute.", s.caps.Watchers)
+				if why == "sessions_per_ip" {
+					msg = fmt.Sprintf("Too many watchers from your address: at most %d at once.", s.caps.WatchersPerIP)
+				}
+				http.Error(w, msg, http.StatusTooManyRequests)
 				return
 			}
-			defer s.watchers.leave()
+			defer s.watchers.leave(key)
 		default:
 			key := ipKey(ip)
 			caps := s.caps
@@ -192,29 +197,6 @@ func (s *server) admitWS(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-// counter counts connections against a total.
-type counter struct {
-	mu sync.Mutex
-	n  int
-}
-
-// admit counts one more unless that would pass max (below 1: no limit).
-func (c *counter) admit(max int) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if max > 0 && c.n >= max {
-		return false
-	}
-	c.n++
-	return true
-}
-
-func (c *counter) leave() {
-	c.mu.Lock()
-	c.n--
-	c.mu.Unlock()
 }
 
 var refusals = map[string]string{

@@ -98,10 +98,11 @@ type Caps struct {
 	// its WebSocket goes (docs/protocol.md §15.2); its sockets stay open
 	// meanwhile, and it still counts against SessionsPerIP and Sessions.
 	Grace time.Duration
-	// Watchers is how many watchers may be connected in all, and
+	// Watchers is how many watchers may be connected in all,
+	// WatchersPerIP how many from one client address (IPv6: one /64), and
 	// WatchersPerSession how many to one session. A watcher does not count
 	// as a session of its address: a class behind one address can watch.
-	Watchers, WatchersPerSession int
+	Watchers, WatchersPerIP, WatchersPerSession int
 }
 
 // DefaultCaps returns the caps a mode runs with.
@@ -109,11 +110,11 @@ func DefaultCaps(mode string) Caps {
 	if mode == ModeHosted {
 		return Caps{SessionsPerIP: 4, Sessions: 2000, MessageRate: 100, IdleTimeout: 15 * time.Minute,
 			MaxAge: 2 * time.Hour, WriteTimeout: 15 * time.Second, PingInterval: 30 * time.Second, PingTimeout: 30 * time.Second,
-			Grace: 2 * time.Minute, Watchers: 5000, WatchersPerSession: 100}
+			Grace: 2 * time.Minute, Watchers: 5000, WatchersPerIP: 200, WatchersPerSession: 100}
 	}
 	return Caps{SessionsPerIP: -1, Sessions: 20000, MessageRate: -1, IdleTimeout: -1, MaxAge: -1,
 		WriteTimeout: 30 * time.Second, PingInterval: 30 * time.Second, PingTimeout: 30 * time.Second,
-		Grace: 2 * time.Minute, Watchers: 20000, WatchersPerSession: 200}
+		Grace: 2 * time.Minute, Watchers: 20000, WatchersPerIP: -1, WatchersPerSession: 200}
 }
 
 // withDefaults fills c's zero fields from the mode's defaults, and turns
@@ -149,6 +150,7 @@ func (c Caps) withDefaults(mode string) Caps {
 		c.Grace = d.Grace
 	}
 	c.Watchers = pickI(c.Watchers, d.Watchers)
+	c.WatchersPerIP = pickI(c.WatchersPerIP, d.WatchersPerIP)
 	if c.WatchersPerSession <= 0 {
 		c.WatchersPerSession = d.WatchersPerSession
 	}

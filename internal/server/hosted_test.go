@@ -640,3 +640,39 @@ func (c *client) receive(sock, n int) string {
 	}
 	return string(got)
 }
+
+// TestHostedWatcherCaps: watchers are counted per address and in all, not
+// as sessions: a second watcher from one address over its cap gets 429,
+// while that address may still open sessions of its own.
+func TestHostedWatcherCaps(t *testing.T) {
+	cfg := hosted(24240)
+	cfg.Caps.WatchersPerIP = 1
+	cfg.Caps.SessionsPerIP = 2
+	s := start(t, cfg)
+	owner := s.session(t)
+	sh := owner.do(`{"op":"share"}`)
+	if sh.Type != "shares" || len(sh.Links) != 1 {
+		t.Fatalf("share: %+v", sh)
+	}
+	cookie, token := s.page(t)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	watch := func() int {
+		ws, resp, err := s.dial(ctx, s.browserHeaders(cookie), "?token="+token+"&watch="+sh.Links[0].Watch+"&from=1")
+		if err != nil {
+			if resp == nil {
+				t.Fatal(err)
+			}
+			return resp.StatusCode
+		}
+		t.Cleanup(func() { ws.CloseNow() })
+		return 101
+	}
+	if code := watch(); code != 101 {
+		t.Fatalf("the first watcher: %d", code)
+	}
+	if code := watch(); code != http.StatusTooManyRequests {
+		t.Fatalf("a second watcher from the same address: %d, want 429", code)
+	}
+	s.session(t) // a watcher is not a session: the address still has room for one
+}

@@ -29,8 +29,8 @@ type server struct {
 	metrics  *metrics.Metrics
 	tokens   *tokens
 	count    sessionCount
-	watchers counter
-	ready    atomic.Bool // serving, and not shutting down
+	watchers sessionCount // watchers, per address and in all
+	ready    atomic.Bool  // serving, and not shutting down
 }
 
 // Run serves the playground until ctx ends, then shuts down: it stops
@@ -54,7 +54,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &server{cfg: cfg, log: cfg.Logger, caps: cfg.Caps.withDefaults(cfg.Mode), metrics: metrics.New(),
-		tokens: newTokens(cfg.TokenKey), count: sessionCount{perIP: map[string]int{}}}
+		tokens: newTokens(cfg.TokenKey), count: sessionCount{perIP: map[string]int{}},
+		watchers: sessionCount{perIP: map[string]int{}}}
 
 	if !cfg.Services.None {
 		svcs, err := services.Start(services.Config{Ports: cfg.Services.Ports, FreePorts: cfg.Services.Free, LossRate: cfg.Services.LossRate, Logger: cfg.Logger})
