@@ -129,7 +129,9 @@ func (p *pageT) download(base, name, file string) string {
 	p.t.Helper()
 	var href string
 	p.run(browsertest.Attr(q("link", name), "href", &href))
-	if !strings.HasPrefix(href, "/session/") || !strings.HasSuffix(href, "/"+file) {
+	// The downloads need the owner key (docs/protocol.md §15.6).
+	path, query, _ := strings.Cut(href, "?")
+	if !strings.HasPrefix(path, "/session/") || !strings.HasSuffix(path, "/"+file) || !regexp.MustCompile(`^key=[A-Z2-7]{26}$`).MatchString(query) {
 		p.t.Fatalf("%s links to %q", name, href)
 	}
 	resp, err := http.Get(base + href)

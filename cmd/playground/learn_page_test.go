@@ -507,9 +507,10 @@ func TestLearnLessons(t *testing.T) {
 		t.Errorf("after Restart, lesson 1 is still marked done: %q", s)
 	}
 
-	// A lesson under way when the page is loaded again starts again in the
-	// new session, and says why.
-	p.run(chromedp.Reload())
+	// A lesson under way when the playground is opened afresh (a reload
+	// comes back to the same session, docs/protocol.md §15.2) starts again
+	// in the new session, and says why.
+	p.run(chromedp.Navigate(p.base + "/" + p.eval(`location.search`)))
 	p.waitConnected()
 	p.waitText(p.column(), regexp.QuoteMeta(p.T("learn.lesson.welcome_back")))
 	p.waitText(p.step("endpoint", 1), p.todo())

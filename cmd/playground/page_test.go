@@ -460,9 +460,10 @@ func TestPageReconnect(t *testing.T) {
 }
 
 // TestPageNetworkDrop: the connection to the server drops without a close
-// frame (the network, not the server); the page says the session was lost
-// with code 1006 and reconnects by itself. The page is loaded through a TCP
-// relay on loopback, which the test cuts.
+// frame (the network, not the server); the page says the connection was
+// lost with code 1006 and that its session is kept meanwhile, comes back to
+// it by itself, and its socket is still there (docs/protocol.md §15.2). The
+// page is loaded through a TCP relay on loopback, which the test cuts.
 func TestPageNetworkDrop(t *testing.T) {
 	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free")
 	relay := startRelay(t, strings.TrimPrefix(base, "http://"))
@@ -471,12 +472,13 @@ func TestPageNetworkDrop(t *testing.T) {
 	p.waitText(card(1), `bound`)
 
 	relay.cut()
-	p.waitText(q("status", "Session news"), `The connection to the server was lost \(code 1006\)\. Your session ended with it, and the server closed its 1 open socket\.`)
+	p.waitText(q("status", "Session news"), `The connection to the server was lost \(code 1006\)\. Your session and its 1 open socket are kept for 2:00 while the page reconnects\.`)
 	p.waitText(q("status", "Connection to the server"), `Connected · session`)
-	p.waitText(q("status", "Session news"), `Reconnected: this is a new session`)
-	p.run(browsertest.Wait(q("list", "Events", "button", "~The connection to the server was lost (code 1006)")))
+	p.waitText(q("status", "Session news"), `Reconnected to your session`)
+	p.run(browsertest.Wait(q("list", "Events", "button", "~connection lost (code 1006); reconnecting to the session")))
+	p.waitText(q("article", "~Socket 1 · UDP socket"), `bound`)
 	p.open("TCP server", "127.0.0.1", "0")
-	p.waitText(q("article", "~Socket 1 · TCP server"), `listening`)
+	p.waitText(q("article", "~Socket 2 · TCP server"), `listening`)
 	p.noProblems()
 }
 

@@ -13,13 +13,21 @@ import { Opener } from "./ui/opener.js";
 import { Tabs } from "./ui/tabs.js";
 import { Learn } from "./ui/learn.js";
 import { setLang, t, tn } from "./i18n.js";
-import { Status } from "./ui/status.js";
+import { Share } from "./ui/share.js";
+import { startReplay } from "./ui/player.js";
+import { Status, clockLeft } from "./ui/status.js";
 import { themeToggle } from "./ui/theme.js";
 import { Timeline } from "./ui/timeline.js";
 
 const FRAME_BUDGET_MS = 8;
 
 const config = JSON.parse($("playground-config").textContent);
+// A watch page (docs/protocol.md §15.5) shows someone's session read-only:
+// it asks nothing of the server, and hides what would.
+const watching = config.page === "watch";
+// A replay page (§15.6, ui/player.js) plays a downloaded log: no WebSocket,
+// no session, read-only like a watch page.
+const replaying = config.page === "replay";
 const store = new Store();
 const status = new Status(() => conn.reconnectNow());
 const announce = (text) => status.say(text);
@@ -36,6 +44,7 @@ const services = [...document.querySelectorAll("[data-service-proto]")].map((b) 
 
 // request makes a request.
 function request(header, bytes, opts) {
+  if (watching || replaying) return Promise.reject(new Error(t("app.read_only")));
   return conn.request(header, bytes, undefined, opts).catch((err) => {
     if (err.code === "offline") announce(t("app.not_done", { why: err.message }));
     throw err;
@@ -113,7 +122,7 @@ const actions = {
 const cards = new Cards(store, actions);
 // The learning column (concepts, lessons, error cards) sees every event and
 // makes lesson requests through the same connection.
-const learn = new Learn($("learn"), { store, request, announce, timeline, actions: () => actions, schedule: () => schedule() });
+const learn = new Learn($("learn"), { store, request, announce, timeline, actions: () => actions, schedule: () => schedule(), readOnly: watching || replaying });
 $("lang").addEventListener("change", (e) => {
   setLang(e.target.value).catch((err) => announce(err.message));
 });
@@ -128,6 +137,15 @@ new Opener(async (op, host, port, extra) => {
   if (s && op === "socket") cards.focus(s.key);
 }, services);
 themeToggle();
+// The header's Share, Export and End session (ui/share.js).
+// A replay has no session: no Share, Export or End.
+const share = replaying ? null : new Share({
+  watching,
+  request: (header) => conn.request(header),
+  end: () => conn.end(),
+  openCount: () => store.openCount(),
+  announce,
+});
 
 for (const svc of services) {
   svc.button.addEventListener("click", async () => {
@@ -147,6 +165,7 @@ for (const svc of services) {
 }
 
 // Incoming events wait here until the next frame applies them.
+let historyUntil = 0; // the events before this seq happened before this page opened the session
 let queue = [];
 let head = 0;
 let scheduled = false;
@@ -183,15 +202,50 @@ function frame() {
   if (head < queue.length || store.dirty.size > 0) schedule();
 }
 
+/**
+ * applyEvent applies one event to the model and every view: as it arrives
+ * (drain), or as a replay plays it (ui/player.js). quiet: nothing is said
+ * aloud (a replay rebuilding its views). Returns the timeline entry.
+ */
+function applyEvent(ev, bytes, quiet = false) {
+  const entry = store.apply(ev, bytes);
+  timeline.add(entry);
+  codeView.apply(entry);
+  learn.quiet = quiet;
+  learn.apply(entry);
+  learn.quiet = false;
+  if (quiet) return entry;
+  if (entry.ev.type === "error") announce(entry.sock ? t("app.socket_news", { n: entry.sock, news: entry.ev.message }) : entry.ev.message);
+  else if (entry.ev.type === "blocked") announce(t("app.blocked", { n: entry.sock, op: entry.ev.op }));
+  return entry;
+}
+
+/**
+ * resetViews empties the model and every view, as if no event had come:
+ * then the events are applied again from the first (a replay going back),
+ * or a sync's sockets (store.sync, docs/protocol.md §15.3) and the events
+ * after it. Events waiting in the queue stay there.
+ */
+function resetViews() {
+  store.reset();
+  timeline.reset();
+  cards.reset();
+  codeView.reset();
+  learn.reset();
+  composer.sync(true);
+  schedule();
+}
+
 function drain(deadline) {
   let i = head;
   for (; i < queue.length; i += 2) {
-    const entry = store.apply(queue[i], queue[i + 1]);
-    timeline.add(entry);
-    codeView.apply(entry);
-    learn.apply(entry);
-    if (entry.ev.type === "error") announce(entry.sock ? t("app.socket_news", { n: entry.sock, news: entry.ev.message }) : entry.ev.message);
-    else if (entry.ev.type === "blocked") announce(t("app.blocked", { n: entry.sock, op: entry.ev.op }));
+    if (queue[i].type === "sync") {
+      applySync(queue[i]);
+      continue;
+    }
+    // The history a page gets when it opens a session that was under way
+    // (a reload, a watch link) is old news: it is not read out.
+    applyEvent(queue[i], queue[i + 1], queue[i].seq < historyUntil);
     if ((i & 127) === 0 && performance.now() > deadline) {
       i += 2;
       break;
@@ -232,53 +286,183 @@ async function wsURL(fresh) {
   }
   return `${scheme}//${location.host}${config.ws_path}${token ? `?token=${encodeURIComponent(token)}` : ""}`;
 }
-const conn = new Connection(wsURL, config.subprotocol, {
-  onRefused: (text) => status.tell(() => t("app.refused", { why: text })),
-  onStatus: (s) => status.show(s),
-  onMessage: (msg, bytes) => {
-    queue.push(msg, bytes);
-    schedule();
-  },
-  onHello: (hello) => {
-    const again = store.epoch > 0;
-    store.newSession(hello);
-    store.limits = hello.limits;
-    learn.newSession(hello);
-    codeView.newSession(hello);
-    if (again) {
+// The session's owner key is its control (docs/protocol.md §15.1): kept for
+// this tab only, so that a reload or a dropped network comes back to it.
+const KEY_PREFIX = "sp.key.";
+function loadKey(session) {
+  try {
+    return sessionStorage.getItem(KEY_PREFIX + session) || "";
+  } catch {
+    return "";
+  }
+}
+function saveKey(session, key) {
+  try {
+    sessionStorage.setItem(KEY_PREFIX + session, key);
+  } catch {
+    // Storage refused: a reload cannot come back to the session.
+  }
+}
+function forgetKey(session) {
+  try {
+    sessionStorage.removeItem(KEY_PREFIX + session);
+  } catch {
+    // nothing kept
+  }
+}
+
+// showSessionURL makes the address the session's own (/s/{id}), so that a
+// reload comes back to it; the query (?lang=…) stays.
+function showSessionURL(session) {
+  const path = `/s/${encodeURIComponent(session)}`;
+  if (location.pathname !== path) history.replaceState(history.state, "", path + location.search + location.hash);
+}
+
+// The banner's way out once a session is over: a new one of one's own.
+const startNew = { key: "share.new_session", run: () => location.assign("/" + location.search), primary: true };
+
+// joining is how this page joins a session (Connection's join): a new one,
+// its own again (/s/{id}, with the key this tab kept), or a watch link's;
+// null for a /s/{id} this tab has no key for.
+function joining() {
+  if (watching) return { kind: "watch", watch: config.watch || "" };
+  if (!config.session) return { kind: "new" };
+  const key = loadKey(config.session);
+  return key ? { kind: "owner", session: config.session, key } : null;
+}
+const join = joining();
+
+// applySync starts the views again from a sync (docs/protocol.md §15.3): the
+// state every socket was in just before the first event the server still
+// has; those events follow.
+function applySync(msg) {
+  resetViews();
+  store.sync(msg.sockets, msg.first);
+}
+
+const conn = new Connection(
+  wsURL,
+  config.subprotocol,
+  {
+    onRefused: (text) => status.tell(() => t("app.refused", { why: text })),
+    onStatus: (s) => status.show(s),
+    onMessage: (msg, bytes) => {
+      queue.push(msg, bytes);
+      schedule();
+    },
+    onShares: (shares) => share.update(shares),
+    // A watcher's refused request (§15.5): said, never logged.
+    onNotice: (msg) => msg.type === "error" && announce(msg.message),
+    onHello: (hello) => {
+      const watcher = hello.role === "watcher";
+      // The downloads and the code are read with the owner key, or the watch link's secret.
+      const key = watcher ? config.watch || "" : conn.join.key || "";
+      if (!watcher) {
+        if (hello.key) saveKey(hello.session, hello.key);
+        showSessionURL(hello.session);
+      }
+      store.limits = hello.limits;
+      share.hello(hello, key);
       const id = hello.session.slice(0, 8);
-      status.tell(() => t("app.reconnected", { session: id }));
-      timeline.note(() => t("app.new_session", { session: hello.session }), "session");
-    }
-    composer.sync(true);
-    if (again) timeline.rebuild(); // draws the old rows as "earlier"
-    schedule();
+      if (store.epoch > 0 && store.session === hello.session) {
+        // The same session again (§15.2): its events carry on from the one
+        // after the last this page received; nothing starts afresh.
+        status.tell(() => (watcher ? t("app.rewatching", { session: id }) : t("app.resumed", { session: id })));
+        timeline.note(() => t("app.note.resumed", { session: id }), "session");
+        composer.sync(true);
+        schedule();
+        return;
+      }
+      const again = store.epoch > 0;
+      historyUntil = hello.resumed || watcher ? hello.next || 0 : 0;
+      store.newSession(hello);
+      learn.newSession(hello);
+      codeView.newSession(hello, key);
+      if (again) {
+        status.tell(() => t("app.reconnected", { session: id }));
+        timeline.note(() => t("app.new_session", { session: hello.session }), "session");
+      }
+      composer.sync(true);
+      if (again) timeline.rebuild(); // draws the old rows as "earlier"
+      schedule();
+    },
+    onEnd: ({ code, reason, kind, had }) => {
+      drain(Infinity); // every event that arrived is applied before what comes next
+      composer.stop(); // a repeat must not carry on after the connection
+      for (const w of waiters.splice(0)) w.resolve();
+      share.offline();
+      const n = store.openCount();
+      const tell = (what, actions, final) => {
+        status.tell(what, actions, final);
+        timeline.note(what, "disconnected");
+        announce(what());
+        schedule();
+      };
+      // The server's reason is its own words.
+      const why = () => (reason ? reason.charAt(0).toUpperCase() + reason.slice(1) : t("status.ended"));
+      const lost = () => (reason ? t("app.lost_why", { code, why: reason }) : t("app.lost", { code }));
+      if (kind === "lost") {
+        // The session stays (§15.2): the page comes back to it by itself.
+        if (!had) return; // an attempt to come back failed: the status says so
+        if (watching) {
+          status.tell(() => `${lost()}. ${t("app.lost_watch")}`);
+        } else {
+          const grace = clockLeft(conn.lastHello?.grace_ms || 0);
+          status.tell(() => `${lost()}. ${n ? tn("app.lost_kept", n, { grace }) : t("app.lost_kept_none", { grace })}`);
+        }
+        timeline.note(() => t("app.note.lost", { code }), "disconnected");
+        announce(lost());
+        schedule();
+        return;
+      }
+      if (kind === "taken") {
+        // Another page has the session (§15.2): its sockets are open there.
+        tell(() => t("app.taken"), [{ key: "share.take_back", run: () => conn.reconnectNow(), primary: true }, { ...startNew, primary: false }]);
+        return;
+      }
+      if (kind === "server") {
+        // The server shut down, and its sessions with it (§10).
+        if (!had) return;
+        if (!watching) forgetKey(store.session);
+        store.endSession(() => t("app.reason.lost"));
+        if (watching) {
+          tell(() => t("app.watch_server"));
+          return;
+        }
+        const what = () => t("app.ended", { why: reason ? t("app.went_away_why", { why: reason }) : t("app.went_away"), fate: n ? tn("app.fate.ended_closed", n) : t("app.fate.ended") });
+        status.tell(() => `${what()} ${t("app.reconnecting")}`);
+        timeline.note(what, "disconnected");
+        announce(what());
+        schedule();
+        return;
+      }
+      // The session is over, or the watch link no longer works: the page
+      // does not come back by itself.
+      share.ended();
+      if (watching) {
+        // The watch banner offers a playground of one's own.
+        if (code === 4004) {
+          tell(() => t("app.watch_gone", { why: reason }), [], true);
+          return;
+        }
+        store.endSession(() => t("app.reason.final", { why: reason }));
+        tell(() => t("app.ended", { why: why(), fate: t("app.fate.watched") }), [], true);
+        return;
+      }
+      forgetKey(conn.join.session || store.session);
+      const ended = code === 1000;
+      store.endSession(() => (ended ? t("app.reason.you_ended") : t("app.reason.final", { why: reason })));
+      const fate = () => (!store.session ? t("app.fate.unknown") : n ? tn("app.fate.closed", n) : t("app.fate.none"));
+      tell(() => t("app.ended", { why: ended ? t("app.you_ended") : why(), fate: fate() }), [startNew]);
+    },
   },
-  onEnd: ({ code, reason }) => {
-    drain(Infinity); // every event that arrived belongs to the old session
-    composer.stop(); // a repeat must not carry on into the next session's sockets
-    for (const w of waiters.splice(0)) w.resolve();
-    const n = store.openCount();
-    const final = code === 4000 || code === 4001; // idle, or too old: see docs/protocol.md §10
-    // What happened, worded whenever it is shown (the language may change).
-    // The server's reason is its own words.
-    const why = () =>
-      final
-        ? reason.charAt(0).toUpperCase() + reason.slice(1)
-        : code === 1001
-          ? reason
-            ? t("app.went_away_why", { why: reason })
-            : t("app.went_away")
-          : reason
-            ? t("app.lost_why", { code, why: reason })
-            : t("app.lost", { code });
-    const fate = () => (final ? (n ? tn("app.fate.closed", n) : t("app.fate.none")) : n ? tn("app.fate.ended_closed", n) : t("app.fate.ended"));
-    const what = () => t("app.ended", { why: why(), fate: fate() });
-    store.endSession(final ? () => t("app.reason.final", { why: reason }) : () => t("app.reason.lost"));
-    status.tell(() => `${what()} ${final ? t("app.press_reconnect") : t("app.reconnecting")}`);
-    timeline.note(what, "disconnected");
-    announce(what());
-    schedule();
-  },
-});
-conn.start();
+  join || { kind: "new" },
+);
+if (replaying) startReplay({ store, apply: applyEvent, resetViews, schedule, announce, codeView });
+else if (join) conn.start();
+else {
+  // A session of another page (or browser): its key is not here.
+  status.show({ state: "ended", kind: "none" });
+  status.tell(() => t("app.not_yours"), [startNew]);
+  share.ended();
+}

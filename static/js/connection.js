@@ -1,7 +1,10 @@
 // The page's one WebSocket to the server: opens it, reconnects with backoff
 // when it drops, numbers requests and matches each answer to its request
-// (docs/protocol.md §6). It knows nothing about the views; the errors it
-// makes itself are worded in the page's language.
+// (docs/protocol.md §6). A session outlives its WebSocket (§15): after a
+// drop the connection comes back to the same session, asking for the events
+// from the one after the last it received, so that none is missing or
+// repeated. It knows nothing about the views; the errors it makes itself are
+// worded in the page's language.
 
 import { t } from "./i18n.js";
 import { PROTOCOL, encodeBinary } from "./protocol.js";
@@ -9,8 +12,24 @@ import { workerSocket } from "./transport.js";
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
-/** Close codes after which the page waits for the person (docs/protocol.md §10). */
-const FINAL_CODES = new Set([4000, 4001]);
+/**
+ * What a close code means for the page (docs/protocol.md §10, §15.2, §15.5):
+ *   "ended"  the session is over (idle, too old, its grace ran out, no such
+ *            session, or its owner ended it), or a watch link no longer
+ *            works: the page does not come back by itself
+ *   "taken"  another page took the session over (4003): not by itself either
+ *   "server" the server shut down (1001), and its sessions with it: the
+ *            owner's page starts a new session when it is back
+ *   "lost"   anything else (a dropped network, 1006): the page comes back
+ *            to the same session
+ */
+function closeKind(code, ending) {
+  if (code === 4000 || code === 4001 || code === 4002 || code === 4004) return "ended";
+  if (code === 4003) return "taken";
+  if (code === 1000 && ending) return "ended";
+  if (code === 1001) return "server";
+  return "lost";
+}
 
 /** Why a request failed: the error event, or the connection ending first. */
 export class RequestError extends Error {
@@ -21,26 +40,45 @@ export class RequestError extends Error {
   }
 }
 
+/** The page's connection, once made: for the browser's console and the page tests. */
+export let current = null;
+
 /**
  * Connection calls its handlers:
- *   onStatus({ state, attempt, retryInMs, code, reason, session })
+ *   onStatus({ state, attempt, retryInMs, code, reason, session, role, graceUntil })
  *     state: "connecting" | "open" | "waiting" (to reconnect) | "ended"
- *     (the server ended the session on purpose; the person reconnects)
+ *     (the page does not come back by itself: the session is over, or
+ *     another page has it). graceUntil: while an owner's page is away, when
+ *     the server will stop keeping its session (ms, Date.now's clock).
  *   onRefused(text)           the server refused the WebSocket before it
  *                             opened (403, 429), and said why
- *   onHello(hello)            a new session began
- *   onEnd({ code, reason })    the session ended with the WebSocket
- *   onMessage(msg, bytes)      every event, in order; bytes of an own send are attached to its "sent"
+ *   onHello(hello)            a connection began: a new session, the same
+ *                             session again (hello.resumed), or a watch
+ *   onEnd({ code, reason, kind, had })  the WebSocket ended; kind is what
+ *                             that means (closeKind), had whether it had
+ *                             got its hello
+ *   onMessage(msg, bytes)     every event, in order, each once, and the
+ *                             sync message (§15.3) where it comes; bytes of
+ *                             an own send are attached to its "sent"
+ *   onShares(shares)          the owner's watch links, now (§15.4)
+ *   onNotice(msg)             a message to this connection alone that is not
+ *                             an event (a watcher's refused request, §15.5)
  */
 /** Stands in for the transport while the URL is being worked out. */
 const PENDING = { send() {}, close() {} };
 
 export class Connection {
-  /** url(fresh) returns the WebSocket URL; fresh asks for a new page token first. */
-  constructor(url, subprotocol, handlers) {
+  /**
+   * url(fresh) returns the WebSocket URL without the session's query;
+   * fresh asks for a new page token first. join says which session to join
+   * (docs/protocol.md §15.1): { kind: "new" }, { kind: "owner", session,
+   * key } or { kind: "watch", watch }.
+   */
+  constructor(url, subprotocol, handlers, join = { kind: "new" }) {
     this.url = url;
     this.subprotocol = subprotocol;
     this.h = handlers;
+    this.join = join;
     this.ws = null; // the transport (transport.js) while a WebSocket is open or opening
     this.gen = 0; // numbers the WebSockets, so a late callback of an old one is ignored
     this.attempt = 0;
@@ -48,6 +86,37 @@ export class Connection {
     this.nextId = 1;
     this.pending = new Map(); // request id -> { resolve, reject, bytes, onCall }
     this.hello = null;
+    this.lastHello = null; // the last hello, kept while away
+    // The seq of the last event received (not necessarily applied yet): a
+    // connection that comes back asks for the one after it.
+    this.lastSeq = 0;
+    // Events before this seq are history (sent again after a resume), never
+    // the answer to a request of this page.
+    this.liveFrom = 0;
+    this.awaySince = 0; // when the owner's page lost its WebSocket (Date.now), while away
+    this.ending = false; // the owner asked to end the session
+    current = this;
+  }
+
+  /** Joins another session from the next start: { kind: "new" } for a new one. */
+  rejoin(join) {
+    this.join = join;
+    this.lastSeq = 0;
+    this.awaySince = 0;
+    this.ending = false;
+  }
+
+  get role() {
+    return this.join.kind === "watch" ? "watcher" : "owner";
+  }
+
+  // query is the session's part of the WebSocket URL (§15.1).
+  query() {
+    const j = this.join;
+    const from = String(this.lastSeq + 1);
+    if (j.kind === "owner") return new URLSearchParams({ session: j.session, key: j.key, from });
+    if (j.kind === "watch") return new URLSearchParams({ watch: j.watch, from });
+    return null;
   }
 
   async start() {
@@ -58,8 +127,10 @@ export class Connection {
     this.ws = PENDING; // reconnectNow waits for this attempt
     // After a failure the server may have restarted with a new key, so the
     // page's token is renewed first.
-    const url = await this.url(this.attempt > 0);
+    let url = await this.url(this.attempt > 0);
     if (gen !== this.gen) return;
+    const q = this.query();
+    if (q) url += (url.includes("?") ? "&" : "?") + q.toString();
     this.lastURL = url;
     this.ws = workerSocket(url, this.subprotocol, {
       onbatch: (items) => {
@@ -86,11 +157,12 @@ export class Connection {
   /**
    * Sends a request. header: { op, ... } without id; bytes: a Uint8Array for
    * send/sendto (sent as a binary message), else undefined. Returns a promise
-   * of the answer event (result, sent, or data for a step socket's recv); an
-   * error event rejects it with a RequestError. onCall(callEvent) runs when
-   * the request's call is logged. opts.once: the first sent event is the
-   * answer even if the kernel took fewer bytes than asked (a step socket's
-   * send is one system call, docs/protocol.md §4.14).
+   * of the answer (result, sent, or data for a step socket's recv; shares
+   * for the requests about the session, §15.4); an error rejects it with a
+   * RequestError. onCall(callEvent) runs when the request's call is
+   * logged. opts.once: the first sent event is the answer even if the
+   * kernel took fewer bytes than asked (a step socket's send is one system
+   * call, docs/protocol.md §4.14).
    */
   request(header, bytes, onCall, opts = {}) {
     if (!this.open) return Promise.reject(new RequestError({ code: "offline", message: t("conn.offline") }));
@@ -102,6 +174,17 @@ export class Connection {
     });
   }
 
+  /**
+   * Ends the session (§15.4): it has no answer; the server closes the
+   * WebSocket with 1000, and the page does not come back.
+   */
+  end() {
+    if (!this.open) return false;
+    this.ending = true;
+    this.ws.send(JSON.stringify({ id: `r${this.nextId++}`, op: "end" }));
+    return true;
+  }
+
   receive(item) {
     if (item.error) {
       console.warn("undecodable message from the server:", item.error);
@@ -109,15 +192,54 @@ export class Connection {
     }
     const msg = item.msg;
     let bytes = item.bytes;
-    if (msg.type === "hello") {
-      if (msg.protocol !== PROTOCOL) console.warn(`server speaks ${msg.protocol}, page expects ${PROTOCOL}`);
-      this.hello = msg;
-      this.attempt = 0;
-      this.h.onHello(msg);
-      this.status({ state: "open", session: msg.session });
+    switch (msg.type) {
+      case "hello":
+        if (msg.protocol !== PROTOCOL) console.warn(`server speaks ${msg.protocol}, page expects ${PROTOCOL}`);
+        this.hello = msg;
+        this.lastHello = msg;
+        this.attempt = 0;
+        this.awaySince = 0;
+        if (msg.role !== "watcher" && !msg.resumed) {
+          // A new session: its events start at 1. An owner comes back to it
+          // with its key, which only this first hello has.
+          this.lastSeq = 0;
+          if (msg.key) this.join = { kind: "owner", session: msg.session, key: msg.key };
+        }
+        this.liveFrom = msg.next || 0;
+        this.h.onHello(msg);
+        this.status({ state: "open", session: msg.session, role: msg.role || "owner" });
+        return;
+      case "sync":
+        // The state before the first event still kept (§15.3): the events
+        // from msg.first on follow.
+        this.lastSeq = Math.max(0, (msg.first || 1) - 1);
+        this.h.onMessage(msg, null);
+        return;
+      case "shares": {
+        const p = msg.id !== undefined ? this.pending.get(msg.id) : undefined;
+        if (p) {
+          this.pending.delete(msg.id);
+          p.resolve(msg);
+        }
+        this.h.onShares?.(msg);
+        return;
+      }
+    }
+    if (msg.seq === undefined) {
+      // Not an event of the session: an answer to this connection alone,
+      // such as a watcher's refused request (§15.5).
+      const p = msg.id !== undefined ? this.pending.get(msg.id) : undefined;
+      if (p) {
+        this.pending.delete(msg.id);
+        if (msg.type === "error") p.reject(new RequestError(msg));
+        else p.resolve(msg);
+      }
+      this.h.onNotice?.(msg);
       return;
     }
-    const p = msg.id !== undefined ? this.pending.get(msg.id) : undefined;
+    if (msg.seq <= this.lastSeq) return; // already received: never twice
+    this.lastSeq = msg.seq;
+    const p = msg.id !== undefined && msg.seq >= this.liveFrom ? this.pending.get(msg.id) : undefined;
     if (p) {
       switch (msg.type) {
         case "call":
@@ -151,17 +273,25 @@ export class Connection {
 
   ended(code, reason) {
     const had = this.hello !== null;
-    if (!had) this.explain(this.lastURL);
+    const kind = closeKind(code, this.ending);
+    // A WebSocket refused before it opened shows only 1006: ask why.
+    if (!had && kind === "lost") this.explain(this.lastURL);
     this.hello = null;
     for (const p of this.pending.values()) p.reject(new RequestError({ code: "offline", message: t("conn.ended") }));
     this.pending.clear();
-    if (had) this.h.onEnd({ code, reason });
-    if (FINAL_CODES.has(code)) {
-      // The server ended the session on purpose (idle, too old): coming
-      // back at once would only start a session nobody uses. The person
-      // reconnects with the button.
+    if (kind === "server" && this.join.kind !== "watch") {
+      // The server shut down and closed its sessions (§10): when it is
+      // back, this page starts a new one.
+      this.rejoin({ kind: "new" });
+    }
+    if (kind === "lost" && this.join.kind === "owner" && !this.awaySince) this.awaySince = Date.now();
+    this.h.onEnd({ code, reason, kind, had });
+    if (kind === "ended" || kind === "taken") {
+      // The session is over, or another page has it: coming back by itself
+      // would only be refused, or take it back. The person decides.
       this.attempt = 0;
-      this.status({ state: "ended", code, reason });
+      this.awaySince = 0;
+      this.status({ state: "ended", code, reason, kind });
       return;
     }
     this.retry(code, reason);
@@ -172,12 +302,19 @@ export class Connection {
    * the same URL fetched plainly answers with the server's reason.
    */
   async explain(url) {
+    if (!url) return;
     try {
       const res = await fetch(url.replace(/^ws/, "http"), { cache: "no-store" });
       if (res.status === 403 || res.status === 429) this.h.onRefused?.((await res.text()).trim());
     } catch {
       // The server is unreachable: the status already says so.
     }
+  }
+
+  /** When the server stops keeping this page's session while it is away (ms), or 0. */
+  get graceUntil() {
+    const grace = this.lastHello?.grace_ms;
+    return this.awaySince && grace ? this.awaySince + grace : 0;
   }
 
   retry(code, reason) {
@@ -189,6 +326,6 @@ export class Connection {
   }
 
   status(s) {
-    this.h.onStatus(s);
+    this.h.onStatus({ role: this.role, graceUntil: this.graceUntil, ...s });
   }
 }

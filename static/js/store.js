@@ -4,7 +4,8 @@
 
 /** A socket as the cards show it. */
 export class Sock {
-  constructor(epoch, id, firstT) {
+  /** at is the page's clock now, in ms (Store.at): when the socket was first seen. */
+  constructor(epoch, id, firstT, at = performance.now()) {
     this.key = `${epoch}:${id}`;
     this.epoch = epoch;
     this.id = id;
@@ -25,7 +26,8 @@ export class Sock {
     this.error = null; // the last error event
     this.firstT = firstT; // µs, server clock
     this.endT = 0;
-    this.bornAt = performance.now();
+    this.endAt = 0; // ms on the page's clock, when it closed or failed
+    this.bornAt = at; // ms on the page's clock (Store.now)
     this.auto = false; // accepted by a listener by itself
     this.knobs = null; // a proxy's knobs, as the server last confirmed them
     this.relay = null; // a proxy's relay counts (newRelay)
@@ -35,9 +37,9 @@ export class Sock {
     this.timeout = null; // the last settimeout result: { how, ms }
     this.options = {}; // option -> the value getsockopt read back, from setsockopt results
     this.backlog = 0; // a step listener's backlog, from its listen result
-    this.blocked = null; // the call waiting in the kernel: { id, op, t (µs), at (performance.now()) }
+    this.blocked = null; // the call waiting in the kernel: { id, op, t (µs), at (ms, Store.now) }
     this.kernel = null; // the last kernel event's tcp object
-    this.kernelAt = 0; // performance.now() when it arrived (timer_ms counts from then)
+    this.kernelAt = 0; // when it arrived, ms on the page's clock (Store.now; timer_ms counts from then)
     this.kpath = []; // the kernel states seen, in order, repeats left out
   }
 
@@ -76,6 +78,96 @@ export class Store {
     this.t0 = 0; // µs of the first event of this page
     this.n = 0;
     this.seq = 0; // the last event applied in this session
+    // The page's clock, in ms: performance.now() for a live session. A
+    // replay sets clock to a function that says where the replay is, on
+    // the recording's clock (µs / 1000), so that ages and countdowns follow
+    // the replay, not the wall.
+    this.clock = null;
+  }
+
+  /** Now on the page's clock, in ms: what ages, waits and countdowns count from. */
+  now() {
+    return this.clock ? this.clock() : performance.now();
+  }
+
+  // at is when an event of time t (µs) happened on the page's clock: when
+  // it arrived (live), or its own time (a replay).
+  at(t) {
+    return this.clock ? t / 1000 : performance.now();
+  }
+
+  /**
+   * Forgets every socket and event: the model is as if no event had come.
+   * The session (epoch, id) stays. Views are emptied with it (app.js
+   * resetViews), then events are applied again from the start, or a sync
+   * (below) and the events after it.
+   */
+  reset() {
+    this.sockets.clear();
+    this.dirty.clear(); // the views drop what they drew of these themselves (Cards.reset)
+    this.version++;
+    this.t0 = 0;
+    this.n = 0;
+    this.seq = 0;
+  }
+
+  /**
+   * Applies a sync (docs/protocol.md §15.3): the state every socket open
+   * just before event first was in, as a list of { sock, kind, state, mode,
+   * family, local, remote, parent, target, half: ["write", "read"], reason,
+   * knobs, backlog, options, timeout: { how, timeout_ms }, in_bytes,
+   * in_msgs, out_bytes, out_msgs, tcp }. Call it after reset(); the events
+   * from first on are then applied as usual. A socket already known is
+   * overwritten.
+   */
+  sync(sockets, first = 0) {
+    const list = Array.isArray(sockets) ? sockets : [];
+    for (const x of list) {
+      if (!x || !(x.sock > 0)) continue;
+      let s = this.get(x.sock);
+      if (!s) {
+        s = new Sock(this.epoch, x.sock, 0, this.now());
+        this.sockets.set(s.key, s);
+      }
+      s.kind = x.kind || "";
+      s.state = x.state || "";
+      s.mode = x.mode || "";
+      s.family = x.family || "";
+      s.local = x.local || "";
+      s.remote = x.remote || "";
+      s.target = x.target || "";
+      s.parent = x.parent || 0;
+      const half = Array.isArray(x.half) ? x.half : [];
+      s.half = { read: half.includes("read"), write: half.includes("write") };
+      s.reason = x.reason || "";
+      if (x.knobs) s.knobs = x.knobs;
+      s.backlog = x.backlog || 0;
+      s.options = x.options && typeof x.options === "object" ? { ...x.options } : {};
+      s.timeout = x.timeout ? { how: x.timeout.how || "blocking", ms: x.timeout.timeout_ms || 0 } : null;
+      s.inBytes = x.in_bytes || 0;
+      s.inMsgs = x.in_msgs || 0;
+      s.outBytes = x.out_bytes || 0;
+      s.outMsgs = x.out_msgs || 0;
+      if (x.tcp) {
+        s.kernel = x.tcp;
+        s.kernelAt = this.now();
+        if (x.tcp.state && s.kpath[s.kpath.length - 1] !== x.tcp.state) s.kpath.push(x.tcp.state);
+      }
+      if (s.kind === "tcp-proxy" || s.kind === "udp-proxy") s.relay ||= newRelay();
+      this.touch(s);
+    }
+    // A listener's accepted connections, in the order of their ids.
+    for (const s of this.sockets.values()) {
+      if (s.epoch !== this.epoch || !s.parent) continue;
+      const p = this.get(s.parent);
+      if (p && !p.children.includes(s.id)) {
+        p.children.push(s.id);
+        p.children.sort((a, b) => a - b);
+        this.touch(p);
+      }
+    }
+    if (first > 0) this.seq = first - 1;
+    this.version++;
   }
 
   newSession(hello) {
@@ -121,7 +213,7 @@ export class Store {
   ensure(id, t) {
     let s = this.get(id);
     if (!s) {
-      s = new Sock(this.epoch, id, t);
+      s = new Sock(this.epoch, id, t, this.at(t));
       this.sockets.set(s.key, s);
       this.version++;
     }
@@ -219,16 +311,17 @@ export class Store {
         s.reason = ev.reason || "";
         if (s.final) {
           s.endT = ev.t;
+          s.endAt = this.at(ev.t);
           if (s.relay) s.relay.live.clear(); // a closed proxy has no connections
         }
         break;
       case "blocked":
-        s.blocked = { id: ev.id, op: ev.op, t: ev.t, at: performance.now() };
+        s.blocked = { id: ev.id, op: ev.op, t: ev.t, at: this.at(ev.t) };
         break;
       case "kernel": {
         const k = ev.tcp || {};
         s.kernel = k;
-        s.kernelAt = performance.now();
+        s.kernelAt = this.at(ev.t);
         if (k.state && s.kpath[s.kpath.length - 1] !== k.state) s.kpath.push(k.state);
         break;
       }

@@ -76,7 +76,7 @@ export class Cards {
     const dirty = this.store.dirty;
     if (dirty.size === 0) return;
     for (const s of dirty) {
-      if (!this.store.sockets.has(s.key)) continue;
+      if (this.store.sockets.get(s.key) !== s) continue; // removed, or forgotten by a reset
       let c = this.cards.get(s.key);
       if (c && !!c.proxy !== isProxy(s.kind)) {
         // Its kind became known after the card was drawn: draw it again.
@@ -93,6 +93,13 @@ export class Cards {
       this.update(s, c);
     }
     dirty.clear();
+    this.sync();
+  }
+
+  /** Removes every card: the store was reset (app.js resetViews). */
+  reset() {
+    for (const c of this.cards.values()) c.el.remove();
+    this.cards.clear();
     this.sync();
   }
 
@@ -232,7 +239,7 @@ export class Cards {
     if (s.timeout) opts.unshift(s.timeout.how === "timeout" ? t("card.timeout", { s: num(s.timeout.ms / 1000) }) : s.timeout.how === "non-blocking" ? t("card.nonblocking") : t("card.blocking"));
     refs.optsDt.hidden = refs.opts.hidden = opts.length === 0;
     setText(refs.opts, opts.join(" · "));
-    updateKernel(s, refs.kernel);
+    updateKernel(s, refs.kernel, this.store.now());
     updateStep(this, s, refs.step);
     refs.error.hidden = !s.error;
     if (s.error) {
@@ -270,7 +277,8 @@ export class Cards {
   }
 
   age(s, refs) {
-    const ms = s.final && s.endT ? (s.endT - s.firstT) / 1000 : performance.now() - s.bornAt;
+    // A socket known from a sync (§15.3) has no first event to count from.
+    const ms = s.final && s.endT ? (s.firstT ? (s.endT - s.firstT) / 1000 : s.endAt - s.bornAt) : this.store.now() - s.bornAt;
     setText(refs.age, s.final ? t("card.lived", { age: duration(ms) }) : duration(ms));
   }
 
@@ -286,8 +294,8 @@ export class Cards {
       if (c.proxy) continue;
       const s = this.store.sockets.get(k);
       if (!s) continue;
-      if (s.blocked) tickStep(s, c.refs.step);
-      if (s.lingering) tickKernel(s, c.refs.kernel);
+      if (s.blocked) tickStep(s, c.refs.step, this.store.now());
+      if (s.lingering) tickKernel(s, c.refs.kernel, this.store.now());
     }
   }
 }

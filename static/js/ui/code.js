@@ -5,6 +5,11 @@
 // docs/protocol.md "Code"), where the bytes of every send are; this view
 // only fetches it, while the tab is shown and after calls and answers, and
 // draws it as text (payloads are untrusted: never as HTML).
+//
+// A replay (replay.js) has no session on the server: the recording itself
+// is sent (POST /replay/code.json, the JSON lines file as the body) and
+// rendered the same way, once; the tab then shows the calls up to where the
+// replay is. A server without that route says so in the tab.
 
 import { $, copyText, h, setText } from "../dom.js";
 import { num, t, tn } from "../i18n.js";
@@ -38,6 +43,7 @@ export class CodeView {
     this.count = $("code-count");
     this.downloads = { python: $("code-dl-py"), go: $("code-dl-go") };
     this.session = ""; // the session's id, from the hello
+    this.key = ""; // what reads its code: the owner key or a watch link's secret
     this.data = null; // the last code.json
     this.version = 0; // counts the events that changed the code
     this.fetched = -1; // the version this.data shows
@@ -45,6 +51,13 @@ export class CodeView {
     this.loading = null; // the fetch under way
     this.dirty = false; // this.data changed since it was drawn
     this.rows = new Map(); // seq -> { li, key }: the calls drawn
+    // A replay: the recording (a Blob), the last seq applied, and whether
+    // the server cannot render a recording.
+    this.file = null;
+    this.upTo = 0;
+    this.unavailable = ""; // the message saying why a replay's code is not here, if it is not
+    this.drawn = ""; // what the list shows in a replay: data and calls, so an unchanged list is not drawn again
+    this.blobs = []; // object URLs of a replay's downloads
 
     $("code-copy-py").addEventListener("click", () => this.copy("python"));
     $("code-copy-go").addEventListener("click", () => this.copy("go"));
@@ -55,30 +68,100 @@ export class CodeView {
     });
     document.addEventListener("langchange", () => {
       this.rows.clear();
+      this.drawn = "";
+      if (this.unavailable) setText(this.note, t(this.unavailable));
       this.dirty = true;
       this.render();
     });
   }
 
-  /** A new session: its code is fetched afresh, under its own id. */
-  newSession(hello) {
+  /**
+   * A new session: its code is fetched afresh, under its own id, with key,
+   * the owner key or a watch link's secret (docs/protocol.md §15.6).
+   */
+  newSession(hello, key = "") {
     this.session = hello.session || "";
+    this.key = key;
     this.data = null;
     this.version++;
     this.fetched = -1;
     this.rows.clear();
     this.list.replaceChildren();
     const base = `/session/${encodeURIComponent(this.session)}`;
-    this.downloads.python.href = `${base}/session.py`;
-    this.downloads.go.href = `${base}/session.go`;
+    const q = `?key=${encodeURIComponent(key)}`;
+    this.downloads.python.href = `${base}/session.py${q}`;
+    this.downloads.go.href = `${base}/session.go${q}`;
     for (const a of Object.values(this.downloads)) a.removeAttribute("aria-disabled");
     this.dirty = true;
     this.schedule();
   }
 
+  /**
+   * A replay of file (a Blob of the JSON lines log; null: none): its code
+   * is asked for when the tab is shown, and its calls are shown up to the
+   * events applied.
+   */
+  replay(file) {
+    this.file = file;
+    this.session = "";
+    this.data = null;
+    this.version++;
+    this.fetched = -1;
+    this.upTo = 0;
+    this.unavailable = ""; // or the message saying why the code is not here
+    this.drawn = "";
+    this.rows.clear();
+    this.list.replaceChildren();
+    this.note.hidden = true;
+    this.setDownloads(null);
+    this.dirty = true;
+    if (file && !this.panel.hidden) this.load();
+    else this.render();
+  }
+
+  /** The events were forgotten (app.js resetViews): they are applied again. */
+  reset() {
+    if (this.file) {
+      this.upTo = 0;
+      this.dirty = true;
+      return;
+    }
+    this.data = null;
+    this.version++;
+    this.fetched = -1;
+    this.rows.clear();
+    this.list.replaceChildren();
+    this.dirty = true;
+    this.schedule();
+  }
+
+  // setDownloads points the download links at a replay's programs (data),
+  // or disables them (null).
+  setDownloads(data) {
+    for (const u of this.blobs) URL.revokeObjectURL(u);
+    this.blobs = [];
+    for (const [lang, a] of Object.entries(this.downloads)) {
+      if (data && typeof data[lang] === "string") {
+        const url = URL.createObjectURL(new Blob([data[lang]], { type: "text/plain;charset=utf-8" }));
+        this.blobs.push(url);
+        a.href = url;
+        a.removeAttribute("aria-disabled");
+      } else {
+        a.href = "#";
+        a.setAttribute("aria-disabled", "true");
+      }
+    }
+  }
+
   /** Sees every timeline entry; calls and their answers change the code. */
   apply(entry) {
     const ev = entry.ev;
+    if (this.file) {
+      // A replay's code is the whole recording's: the list shows it up to here.
+      if (ev.seq) this.upTo = ev.seq;
+      this.dirty = true;
+      return;
+    }
     if (CHANGES.has(ev.type) || (ev.type === "data" && !ev.auto)) {
       this.version++;
       this.schedule();
@@ -91,7 +174,7 @@ export class CodeView {
   /** The tab was shown: fetch what changed while it was hidden. */
   shown() {
     this.dirty = true;
-    if (this.fetched !== this.version) this.load();
+    if (this.fetched !== this.version && !this.unavailable) this.load();
     else this.render();
   }
 
@@ -105,7 +188,7 @@ export class CodeView {
   // schedule fetches the code soon: at most once per REFETCH_MS, and only
   // while the tab is shown (shown() catches up).
   schedule() {
-    if (this.timer || this.panel.hidden || !this.session) return;
+    if (this.timer || this.panel.hidden || !this.session || this.file) return;
     this.timer = setTimeout(() => {
       this.timer = 0;
       this.load();
@@ -114,7 +197,8 @@ export class CodeView {
 
   // load fetches code.json, or joins the fetch under way.
   load() {
-    if (!this.session) return Promise.resolve();
+    if (!this.session && !this.file) return Promise.resolve();
+    if (this.file && (this.unavailable || this.fetched === this.version)) return Promise.resolve();
     if (!this.loading) {
       this.loading = this.fetchOnce().finally(() => {
         this.loading = null;
@@ -124,11 +208,12 @@ export class CodeView {
   }
 
   async fetchOnce() {
+    if (this.file) return this.fetchReplay();
     const version = this.version;
     const session = this.session;
     let ok = false;
     try {
-      const res = await fetch(`/session/${encodeURIComponent(session)}/code.json`, { cache: "no-store" });
+      const res = await fetch(`/session/${encodeURIComponent(session)}/code.json?key=${encodeURIComponent(this.key || "")}`, { cache: "no-store" });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const data = await res.json();
       if (session !== this.session) return; // an earlier session's answer
@@ -147,12 +232,54 @@ export class CodeView {
     if (ok && this.fetched !== this.version) this.schedule();
   }
 
+  // fetchReplay asks the server to render the replay's recording.
+  async fetchReplay() {
+    const file = this.file;
+    const version = this.version;
+    try {
+      const res = await fetch("/replay/code.json", { method: "POST", body: file, headers: { "Content-Type": "application/jsonl" }, cache: "no-store" });
+      if (file !== this.file) return;
+      if (res.status === 404 || res.status === 405 || res.status === 501 || res.status === 413) {
+        // A server without the route, or one that will not take a log this big.
+        this.unavailable = res.status === 413 ? "replay.code.too_big" : "replay.code.unavailable";
+        setText(this.note, t(this.unavailable));
+        this.note.hidden = false;
+      } else if (!res.ok) {
+        throw new Error(`HTTP ${res.status}`);
+      } else {
+        const data = await res.json();
+        if (file !== this.file) return;
+        this.data = data;
+        this.fetched = version;
+        this.note.hidden = true;
+        this.setDownloads(data);
+      }
+    } catch (err) {
+      if (file !== this.file) return;
+      setText(this.note, t("code.loadFailed", { error: err.message }));
+      this.note.hidden = false;
+    }
+    this.dirty = true;
+    this.render();
+  }
+
   draw() {
     const data = this.data;
-    const calls = data ? data.calls : [];
-    const total = data ? data.total : 0;
+    let calls = data ? data.calls : [];
+    let total = data ? data.total : 0;
+    if (this.file) {
+      // A replay: the calls made up to where it is. calls are in seq order.
+      let n = calls.length;
+      while (n > 0 && calls[n - 1].seq > this.upTo) n--;
+      const key = `${this.version} ${n} ${this.unavailable}`;
+      if (key === this.drawn) return;
+      this.drawn = key;
+      calls = calls.slice(0, n);
+      total = total - (data ? data.calls.length : 0) + n;
+      this.empty.hidden = calls.length > 0 || !!this.unavailable;
+    }
     setText(this.count, total ? tn("code.count", total) : "");
-    this.empty.hidden = calls.length > 0;
+    if (!this.file) this.empty.hidden = calls.length > 0;
     if (data && total > calls.length) {
       setText(this.note, t("code.capped", { shown: num(calls.length), n: num(total) }));
       this.note.hidden = false;

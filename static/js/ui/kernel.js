@@ -41,7 +41,7 @@ export function createKernel(uid) {
 }
 
 /** Brings the kernel part up to date. */
-export function updateKernel(s, refs) {
+export function updateKernel(s, refs, now = performance.now()) {
   const k = s.kernel;
   const tcp = s.kind === "tcp" || s.kind === "tcp-listener";
   const show = !!k && tcp;
@@ -53,7 +53,7 @@ export function updateKernel(s, refs) {
     refs.opened = true;
     refs.details.open = s.step;
   }
-  tickKernel(s, refs);
+  tickKernel(s, refs, now);
   // A socket with no connection (CLOSED) or one in TIME_WAIT has no queues to speak of.
   const quiet = k.state === "CLOSED" || k.state === "TIME_WAIT";
   refs.numsDt.hidden = refs.nums.hidden = quiet;
@@ -74,13 +74,16 @@ export function updateKernel(s, refs) {
   refs.diagram.update(s.kpath);
 }
 
-/** Updates what counts down: the time until the kernel releases a lingering connection. */
-export function tickKernel(s, refs) {
+/**
+ * Updates what counts down: the time until the kernel releases a lingering
+ * connection. now is the page's clock (Store.now), in ms.
+ */
+export function tickKernel(s, refs, now = performance.now()) {
   const k = s.kernel;
   if (!k) return;
   let text = k.state || "?";
   if (k.closed && k.state !== "CLOSED") {
-    const left = Math.max(0, (k.timer_ms || 0) - (performance.now() - s.kernelAt));
+    const left = Math.max(0, (k.timer_ms || 0) - (now - s.kernelAt));
     text += ` · ${s.kernelEnded ? t("kernel.closed.ended") : k.timer_ms ? t("kernel.closed.timer", { s: (left / 1000).toFixed(1) }) : t("kernel.closed.held")}`;
   } else if (k.state === "CLOSED" && !k.closed && !s.final) {
     text += ` · ${t("kernel.no_connection")}`;

@@ -87,6 +87,12 @@ export class ErrorCards {
     this.changed();
   }
 
+  /** Removes every card, saying nothing (the views are being rebuilt). */
+  reset() {
+    this.cards = [];
+    this.dirty = true;
+  }
+
   /** How many cards are shown. */
   get size() {
     return this.cards.length;

@@ -28,7 +28,8 @@ export class Lessons {
    * request(header) (a promise of the answer), eventAt(seq) (the entry of a
    * recent event of this session), reveal(seq), say(text) (a polite
    * announcement), concept(id) (show a concept in the guide), store,
-   * changed() (asks for a render).
+   * changed() (asks for a render), readOnly (a replay or a watched session:
+   * the lessons follow the events, and nothing can be started or answered).
    */
   constructor(deps) {
     this.d = deps;
@@ -77,7 +78,7 @@ export class Lessons {
         this.started(l.id);
         break;
       case "progress":
-        this.progressed(l, ev.seq || 0);
+        this.progressed(l, ev.seq || 0, ev.t || 0);
         break;
       case "stop":
         if (l.answer === "too_many_events" && l.id) {
@@ -101,11 +102,22 @@ export class Lessons {
     this.clearAnswers();
     this.progress.reset(id);
     this.progress.current = id;
+    // A replay shows the lesson as it is being done.
+    if (this.d.readOnly) this.shown = id;
     this.rebuild = true;
   }
 
-  progressed(l, seq) {
-    if (l.id !== this.active) return;
+  progressed(l, seq, when) {
+    if (l.id !== this.active) {
+      // The server checks one lesson at a time: progress of another while
+      // none is known to run means its start came before the events this
+      // page has (a resumed page, a log that begins after it).
+      if (this.active || !l.id || this.index(l.id) < 0 || this.progress.lesson(l.id).passed) return;
+      this.active = l.id;
+      this.progress.current = l.id;
+      if (this.d.readOnly) this.shown = l.id;
+      this.rebuild = true;
+    }
     const rec = this.progress.lesson(l.id);
     const steps = l.steps || [];
     steps.forEach((st, i) => {
@@ -127,7 +139,8 @@ export class Lessons {
     }
     if (l.passed && !rec.passed) {
       rec.passed = true;
-      rec.at = Date.now();
+      // When it passed: now, or in a replay when the recording says.
+      rec.at = this.d.readOnly && when ? when / 1000 : Date.now();
       this.active = "";
       this.progress.current = "";
       this.d.say(t("learn.lesson.passed_say", { title: this.title(l.id) }));
@@ -141,9 +154,12 @@ export class Lessons {
     const prev = this.answers.get(step);
     if (prev) clearTimeout(prev.timer);
     const a = { value, seq, verdict: "checking", timer: 0 };
-    a.timer = setTimeout(() => {
-      if (a.verdict === "checking") this.wrong(a);
-    }, VERDICT_MS);
+    // A replay has every verdict in its events: no waiting for one.
+    if (!this.d.readOnly) {
+      a.timer = setTimeout(() => {
+        if (a.verdict === "checking") this.wrong(a);
+      }, VERDICT_MS);
+    }
     this.answers.set(step, a);
   }
 
@@ -159,6 +175,23 @@ export class Lessons {
     this.answers.clear();
   }
 
+  /**
+   * Forgets what the session's events said (app.js resetViews): the lesson
+   * being checked and the answers; a read-only page's record too, which
+   * came from the same events.
+   */
+  reset() {
+    this.active = "";
+    this.stalled = "";
+    this.problem = "";
+    this.clearAnswers();
+    if (this.progress.memory) {
+      this.progress.clear();
+      this.notice = null;
+    }
+    this.touch(true);
+  }
+
   /** A new session (a reload or a reconnect): the server checks nothing yet. */
   newSession(hello) {
     const again = this.session !== "";
@@ -167,6 +200,12 @@ export class Lessons {
     this.stalled = "";
     this.clearAnswers();
     const id = this.progress.current;
+    // A session resumed (docs/protocol.md §15.2) still has its lesson on the
+    // server, and its events say how far it got; a watched one is not ours.
+    if (hello.resumed || this.d.readOnly) {
+      this.touch(true);
+      return;
+    }
     if (id && this.index(id) >= 0 && !this.progress.lesson(id).passed) {
       // The lesson the learner was doing starts again in this session: the
       // sockets of the old one are gone, so its steps are done again.
@@ -354,7 +393,9 @@ export class Lessons {
       ? h("p", { class: "lesson-concepts" }, h("span", { text: t("learn.lesson.concepts") }), " ", ...concepts.flatMap((c, i) => [i ? ", " : "", h("button", { type: "button", class: "link", onclick: () => this.d.concept(c), text: t(`concept.${c}.term`) })]))
       : null;
     this.view = v;
-    this.lessonEl.replaceChildren(
+    // (The last lesson has no Next, a lesson with no concepts no links:
+    // replaceChildren would write null as text.)
+    const parts = [
       h("button", { type: "button", class: "link back", onclick: () => this.show("") }, h("span", { "aria-hidden": "true", text: "← " }), t("learn.lesson.back")),
       v.title,
       v.status,
@@ -368,7 +409,8 @@ export class Lessons {
       v.finished,
       v.explain,
       v.next,
-    );
+    ];
+    this.lessonEl.replaceChildren(...parts.filter(Boolean));
   }
 
   update() {
@@ -380,11 +422,19 @@ export class Lessons {
     const st = this.status(id);
     setText(v.status, st.text);
     v.status.className = `lesson-status ${st.cls}`;
-    v.start.hidden = running || passed;
+    const ro = !!this.d.readOnly;
+    v.start.hidden = running || passed || ro;
     setText(v.start, this.progress.current === id || this.stalled === id ? t("learn.lesson.start_again") : t("learn.lesson.start"));
-    v.restart.hidden = !(running || passed);
+    v.restart.hidden = !(running || passed) || ro;
     setText(v.restart, passed ? t("learn.lesson.again") : t("learn.lesson.restart"));
-    const notice = this.stalled === id ? t("learn.lesson.too_many", { title: this.title(id) }) : this.notice && this.notice.id === id ? t(this.notice.key) : !running && !passed ? t("learn.lesson.not_started") : "";
+    const notice =
+      this.stalled === id
+        ? t("learn.lesson.too_many", { title: this.title(id) })
+        : this.notice && this.notice.id === id
+          ? t(this.notice.key)
+          : !running && !passed
+            ? t(ro ? "replay.lesson.not_started" : "learn.lesson.not_started")
+            : "";
     v.notice.hidden = !notice;
     setText(v.notice, notice);
     v.problem.hidden = !this.problem;
@@ -409,8 +459,11 @@ export class Lessons {
       if (s.form) {
         s.form.hidden = done;
         const a = this.answers.get(s.n);
-        s.input.disabled = s.check.disabled = !running;
-        const verdict = !running ? t("learn.lesson.answer_start_first") : a ? VERDICTS[a.verdict](a.value) : "";
+        s.input.disabled = s.check.disabled = !running || ro;
+        s.check.hidden = ro;
+        // A replay shows the answer given, as it was typed.
+        if (ro) s.input.value = a ? a.value : "";
+        const verdict = !running && !ro ? t("learn.lesson.answer_start_first") : a ? VERDICTS[a.verdict](a.value) : "";
         setText(s.verdict, verdict);
         const bad = !!a && (a.verdict === "wrong" || a.verdict === "empty");
         s.verdict.className = `lstep-verdict${bad ? " wrong" : ""}`;
@@ -421,7 +474,7 @@ export class Lessons {
     v.explain.hidden = !passed;
     v.finished.hidden = !passed;
     if (passed && rec.at) setText(v.finished, t("learn.lesson.finished_at", { when: new Date(rec.at).toLocaleString(document.documentElement.lang || undefined) }));
-    if (v.next) v.next.hidden = !passed;
+    if (v.next) v.next.hidden = !passed || ro;
   }
 
   // did shows the evidence of a done step.

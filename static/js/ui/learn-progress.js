@@ -16,8 +16,15 @@ function blank() {
 }
 
 export class Progress {
-  constructor() {
+  /**
+   * memory: keep the record in memory only, never read or write the
+   * browser's: a replay or a watched session is someone's lessons, not the
+   * learner's own.
+   */
+  constructor({ memory = false } = {}) {
+    this.memory = memory;
     this.data = { current: "", lessons: {} };
+    if (memory) return;
     try {
       const saved = JSON.parse(localStorage.getItem(KEY) || "null");
       if (saved && typeof saved === "object" && saved.lessons && typeof saved.lessons === "object") this.data = { current: String(saved.current || ""), lessons: saved.lessons };
@@ -53,7 +60,14 @@ export class Progress {
     this.save();
   }
 
+  /** Forgets every lesson (a replay starting again). */
+  clear() {
+    this.data = { current: "", lessons: {} };
+    this.save();
+  }
+
   save() {
+    if (this.memory) return;
     try {
       localStorage.setItem(KEY, JSON.stringify(this.data));
     } catch {

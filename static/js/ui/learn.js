@@ -31,7 +31,9 @@ export class Learn {
   /**
    * deps: store, request(header) (a promise of the answer), announce(text),
    * timeline (reveal(seq) shows an event), actions() (the page's actions),
-   * schedule() (asks for a frame).
+   * schedule() (asks for a frame), readOnly (a replay or a watched session:
+   * the lessons are shown as the events say, nothing is asked of the
+   * server, and the learner's own record is not touched).
    */
   constructor(root, deps) {
     this.root = root;
@@ -43,7 +45,8 @@ export class Learn {
     this.unseen = 0; // error cards added while the column was folded
 
     const data = readData();
-    this.progress = new Progress();
+    this.progress = new Progress({ memory: !!deps.readOnly });
+    this.quiet = false; // while set (a replay rebuilding its views), nothing is said aloud
     this.hl = new Highlighter(deps.store);
     this.status = h("div", { class: "sr-only", role: "status", "aria-live": "polite", "aria-atomic": "true" });
     this.errors = new ErrorCards({ reveal: (seq) => this.reveal(seq), changed: (focusOut) => this.changed(focusOut) });
@@ -57,6 +60,7 @@ export class Learn {
       concept: (id) => this.showConcept(id),
       store: deps.store,
       changed: () => this.changed(),
+      readOnly: !!deps.readOnly,
     });
     const lessonsOf = (c) => data.lessons.filter((l) => (l.concepts || []).includes(c)).map((l) => l.id);
     this.concepts = new Concepts({
@@ -181,6 +185,22 @@ export class Learn {
     this.lessons.newSession(hello);
   }
 
+  /**
+   * Forgets the session's events (app.js resetViews): error cards, recent
+   * events and calls, and the lesson being checked; the events are then
+   * applied again. A read-only page forgets its lesson record too; a live
+   * page's record is the learner's and stays.
+   */
+  reset() {
+    this.recent.clear();
+    this.calls.clear();
+    this.errors.reset();
+    this.unseen = 0;
+    this.updateBadge();
+    this.lessons.reset();
+    this.changed();
+  }
+
   /** changed asks for a frame; focusOut moves the focus off a control that went away. */
   changed(focusOut = false) {
     if (focusOut) this.toggle.focus();
@@ -188,6 +208,7 @@ export class Learn {
   }
 
   say(text) {
+    if (this.quiet) return;
     // The same words twice in a row are still news: clear, then say.
     setText(this.status, "");
     requestAnimationFrame(() => setText(this.status, text));

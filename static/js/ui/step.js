@@ -238,16 +238,16 @@ export function updateStep(cards, s, refs) {
   // returns or is cancelled.
   refs.calls.disabled = !!s.blocked;
   refs.blocked.hidden = !s.blocked;
-  if (s.blocked) tickStep(s, refs);
+  if (s.blocked) tickStep(s, refs, cards.store.now());
   // What follows the language: the chosen option's hint, a problem shown.
   optionHint(refs);
   if (refs.problemText) setText(refs.problem, msg(refs.problemText));
 }
 
-/** Updates the time a blocked call has waited (called often while one does). */
-export function tickStep(s, refs) {
+/** Updates the time a blocked call has waited (called often while one does); now is Store.now(), in ms. */
+export function tickStep(s, refs, now = performance.now()) {
   if (!s.blocked) return;
-  setText(refs.blockedText, t("step.blocked", { op: s.blocked.op, time: duration(performance.now() - s.blocked.at) }));
+  setText(refs.blockedText, t("step.blocked", { op: s.blocked.op, time: duration(Math.max(0, now - s.blocked.at)) }));
   setText(refs.blockedWhy, `· ${blockedWhy(s.blocked.op)}`);
 }
 

@@ -47,7 +47,7 @@ export class Timeline {
     this.unseen = 0; // entries added while not following
     this.following = true;
     this.dirty = true;
-    this.lastSetTop = -1;
+    this.lastSetTop = NaN; // where render last scrolled the list itself (NaN: nowhere to expect)
     // The kinds shown are the checked boxes (Kernel starts unchecked: its
     // samples come often); the page's own notes always show.
     this.filter = { sock: "", groups: new Set(["notes", ...[...document.querySelectorAll('input[name="tl-kind"]:checked')].map((cb) => cb.value)]) };
@@ -174,7 +174,26 @@ export class Timeline {
     this.expanded = this.view.filter((e) => e.open);
     this.unseen = 0;
     this.invalidate();
-    if (this.following) this.lastSetTop = -1;
+    if (this.following) this.lastSetTop = NaN;
+  }
+
+  /**
+   * Empties the list as if no event had come (app.js resetViews): the
+   * filters stay, the view follows the newest again, nothing is announced.
+   */
+  reset() {
+    for (const e of [...this.rows.keys()]) this.detach(e);
+    this.all = [];
+    this.bytes = 0;
+    this.view = [];
+    this.expanded = [];
+    this.viewBase = 0;
+    this.total = 0;
+    this.dropped = 0;
+    this.unseen = 0;
+    if (!this.following) this.setFollowing(true);
+    this.lastSetTop = NaN;
+    this.invalidate();
   }
 
   clear() {
@@ -206,7 +225,7 @@ export class Timeline {
 
   /** Call when the list is shown again (its tab was chosen): it was not laid out while hidden. */
   shown() {
-    this.lastSetTop = -1;
+    this.lastSetTop = NaN;
     if (this.following) this.scrollY = NaN; // render scrolls to the newest
     else this.setTop(this.scrollY);
     this.invalidate();
@@ -216,7 +235,12 @@ export class Timeline {
     const s = this.scroller;
     if (s.clientHeight === 0) return; // hidden behind another tab: not the person scrolling
     this.scrollY = s.scrollTop;
-    if (Math.abs(s.scrollTop - this.lastSetTop) < 2) return; // our own scroll
+    if (Math.abs(s.scrollTop - this.lastSetTop) < 2) {
+      // Our own scroll, said once: a person who later scrolls back to the
+      // same place is drawn for (a replay that ended gets no new rows).
+      this.lastSetTop = NaN;
+      return;
+    }
     const atBottom = s.scrollTop + s.clientHeight >= s.scrollHeight - ROW / 2;
     if (atBottom && !this.following) this.setFollowing(true);
     else if (!atBottom && this.following) this.setFollowing(false);
@@ -330,7 +354,12 @@ export class Timeline {
       h("span", { class: "tl-len num", text: len }),
       h("span", { class: "tl-detail", text: detail(ev, e.bytes) }),
     );
-    const el = h("div", { role: "listitem", class: `tl-item t-${ev.type} g-${group(ev)}${ev.type === "relay" ? ` r-${ev.relay}` : ""}${e.epoch !== this.store.epoch ? " old" : ""}` }, btn);
+    // data-seq, -type, -op and -sock name the event for tests and tools.
+    const data = { type: ev.type };
+    if (ev.seq) data.seq = String(ev.seq);
+    if (ev.op) data.op = ev.op;
+    if (e.sock) data.sock = String(e.sock);
+    const el = h("div", { role: "listitem", class: `tl-item t-${ev.type} g-${group(ev)}${ev.type === "relay" ? ` r-${ev.relay}` : ""}${e.epoch !== this.store.epoch ? " old" : ""}`, dataset: data }, btn);
     if (e.open) el.append(this.expansion(e));
     return el;
   }
