@@ -463,15 +463,15 @@ func TestPageReconnect(t *testing.T) {
 // frame (the network, not the server); the page says the connection was
 // lost with code 1006 and that its session is kept meanwhile, comes back to
 // it by itself, and its socket is still there (docs/protocol.md §15.2). The
-// page is loaded through a TCP relay on loopback, which the test cuts.
+// page is loaded through a TCP gate on loopback, which the test cuts.
 func TestPageNetworkDrop(t *testing.T) {
 	base, _ := startProgram(t, "-addr", "127.0.0.1:0", "-services", "free")
-	relay := startRelay(t, strings.TrimPrefix(base, "http://"))
-	p := openPage(t, "http://"+relay.addr)
+	g := startGate(t, strings.TrimPrefix(base, "http://"))
+	p := openPage(t, "http://"+g.addr)
 	p.open("UDP socket", "127.0.0.1", "0")
 	p.waitText(card(1), `bound`)
 
-	relay.cut()
+	g.cut()
 	p.waitText(q("status", "Session news"), `The connection to the server was lost \(code 1006\)\. Your session and its 1 open socket are kept for 2:00 while the page reconnects\.`)
 	p.waitText(q("status", "Connection to the server"), `Connected · session`)
 	p.waitText(q("status", "Session news"), `Reconnected to your session`)
@@ -482,24 +482,28 @@ func TestPageNetworkDrop(t *testing.T) {
 	p.noProblems()
 }
 
-// relay forwards TCP connections to a target and can cut them all at once.
-type relay struct {
-	addr  string
-	mu    sync.Mutex // guards conns
-	conns []net.Conn
+// gate forwards TCP connections to a target; closing it cuts every
+// connection, as a failed network would, and refuses new ones until it
+// opens again.
+type gate struct {
+	addr   string
+	mu     sync.Mutex // guards conns and shut
+	conns  []net.Conn
+	shut   bool
+	target string
 }
 
-func startRelay(t *testing.T, target string) *relay {
+func startGate(t *testing.T, target string) *gate {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &relay{addr: ln.Addr().String()}
+	g := &gate{addr: ln.Addr().String(), target: target}
 	var wg sync.WaitGroup
 	t.Cleanup(func() {
 		ln.Close()
-		r.cut()
+		g.close()
 		wg.Wait()
 	})
 	wg.Add(1)
@@ -510,30 +514,53 @@ func startRelay(t *testing.T, target string) *relay {
 			if err != nil {
 				return
 			}
+			g.mu.Lock()
+			shut := g.shut
+			g.mu.Unlock()
+			if shut {
+				c.Close()
+				continue
+			}
 			s, err := net.Dial("tcp", target)
 			if err != nil {
 				c.Close()
 				continue
 			}
-			r.mu.Lock()
-			r.conns = append(r.conns, c, s)
-			r.mu.Unlock()
+			g.mu.Lock()
+			g.conns = append(g.conns, c, s)
+			g.mu.Unlock()
 			wg.Add(2)
 			go func() { defer wg.Done(); io.Copy(s, c); s.Close() }()
 			go func() { defer wg.Done(); io.Copy(c, s); c.Close() }()
 		}
 	}()
-	return r
+	return g
 }
 
-// cut closes every relayed connection, as a network failure would.
-func (r *relay) cut() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, c := range r.conns {
+// cut closes every connection, as a network failure would; new ones may
+// come.
+func (g *gate) cut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range g.conns {
 		c.Close()
 	}
-	r.conns = nil
+	g.conns = nil
+}
+
+// close cuts every connection and refuses new ones.
+func (g *gate) close() {
+	g.mu.Lock()
+	g.shut = true
+	g.mu.Unlock()
+	g.cut()
+}
+
+// open lets connections through again.
+func (g *gate) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.shut = false
 }
 
 // TestPageComposer: the composer's preview in each format and line ending,

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -603,79 +602,6 @@ func TestPageNotYours(t *testing.T) {
 	owner.waitText(q("status", "Connection to the server"), `^Connected · session `+id[:8])
 	owner.noProblems()
 	other.noProblems()
-}
-
-// gate forwards TCP connections to a target; closing it cuts every
-// connection, as a failed network would, and refuses new ones until it
-// opens again.
-type gate struct {
-	addr   string
-	mu     sync.Mutex // guards conns and shut
-	conns  []net.Conn
-	shut   bool
-	target string
-}
-
-func startGate(t *testing.T, target string) *gate {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &gate{addr: ln.Addr().String(), target: target}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		g.close()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			g.mu.Lock()
-			shut := g.shut
-			g.mu.Unlock()
-			if shut {
-				c.Close()
-				continue
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			g.mu.Lock()
-			g.conns = append(g.conns, c, s)
-			g.mu.Unlock()
-			wg.Add(2)
-			go func() { defer wg.Done(); io.Copy(s, c); s.Close() }()
-			go func() { defer wg.Done(); io.Copy(c, s); c.Close() }()
-		}
-	}()
-	return g
-}
-
-// close cuts every connection and refuses new ones.
-func (g *gate) close() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.shut = true
-	for _, c := range g.conns {
-		c.Close()
-	}
-	g.conns = nil
-}
-
-// open lets connections through again.
-func (g *gate) open() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.shut = false
 }
 
 // popover opens the panel id (a popover) if it is not open: the way its
