@@ -25,6 +25,11 @@ const (
 	sampleStep  = 500 * time.Millisecond // the longest interval for an open step-mode socket
 	sampleIdle  = time.Second            // the longest interval for a lingering connection
 	lingerMost  = 3 * time.Minute        // how long a closed connection is looked for
+	// lingerMisses is how many samples in a row must miss a closed
+	// connection before it is taken as gone: a connection changing hands
+	// in the kernel (an orphaned FIN_WAIT2 turning into a timewait
+	// socket) can be missing from a dump for a moment.
+	lingerMisses = 3
 )
 
 // kernelWatch is one session's TCP sockets' sampling schedules. The
@@ -51,6 +56,7 @@ type watched struct {
 	lastAt        time.Time     // when it was last sampled
 	last          TCPStats
 	have          bool // last is set
+	misses        int  // samples in a row that did not find the closed connection
 }
 
 func newKernelWatch(s *Session) *kernelWatch {
@@ -320,6 +326,16 @@ func (w *kernelWatch) sample(id int) {
 		return
 	}
 	k.lastAt = now
+	if closed && local.IsValid() && remote.IsValid() {
+		if !gone {
+			k.misses = 0
+		} else if k.misses++; k.misses < lingerMisses {
+			// Not found, this once: look again soon before saying so.
+			k.next = now.Add(sampleFirst)
+			w.mu.Unlock()
+			return
+		}
+	}
 	changed := false
 	if valid && err == nil {
 		a, b := st, k.last
