@@ -127,13 +127,11 @@ func (s *server) handleLog(w http.ResponseWriter, r *http.Request) {
 // handleCapture serves GET /session/{id}/capture.pcapng: the session's
 // TCP and UDP traffic as packets, for Wireshark (§15.7).
 func (s *server) handleCapture(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.ws.Read(chi.URLParam(r, "id"), r.URL.Query().Get("key"))
+	evs, ok := s.sessionEvents(w, r)
 	if !ok {
-		http.NotFound(w, r)
 		return
 	}
-	evs := sess.Log().Snapshot(0)
-	attachment(w, "application/vnd.tcpdump.pcap", "session-"+sess.ID()[:8]+".pcapng")
+	attachment(w, "application/vnd.tcpdump.pcap", "session-"+chi.URLParam(r, "id")[:8]+".pcapng")
 	if err := export.PCAPNG(w, evs); err != nil {
 		s.log.Debug("capture.pcapng not sent", "err", err)
 	}

@@ -197,16 +197,7 @@ export class Timeline {
   }
 
   clear() {
-    for (const e of [...this.rows.keys()]) this.detach(e);
-    this.all = [];
-    this.bytes = 0;
-    this.view = [];
-    this.expanded = [];
-    this.viewBase = 0;
-    this.total = 0;
-    this.dropped = 0;
-    this.unseen = 0;
-    this.setFollowing(true);
+    this.reset();
     this.announce(t("timeline.cleared"));
   }
 
