@@ -371,7 +371,7 @@ func (c *conn) handle(ctx context.Context, binaryMsg bool, msg []byte) {
 			s.StepConnect(req, r.Sock, session.ConnectArgs{Host: r.Host, Port: r.Port})
 			return
 		}
-		s.Connect(req, session.ConnectArgs{Host: r.Host, Port: r.Port, Family: r.Family, Timeout: r.Timeout})
+		s.Connect(req, session.ConnectArgs{Host: r.Host, Port: r.Port, Family: r.Family, Timeout: r.Timeout, TLS: r.TLS})
 	case "listen":
 		if r.Sock != 0 {
 			s.StepListen(req, r.Sock, r.Backlog)
@@ -387,6 +387,10 @@ func (c *conn) handle(ctx context.Context, binaryMsg bool, msg []byte) {
 	case "socket":
 		s.Socket(req, session.SocketArgs{Proto: r.Proto, Family: r.Family})
 	case "setsockopt":
+		if r.Option == "IP_MULTICAST_IF" {
+			s.SetMulticastIf(req, r.Sock, r.Iface)
+			return
+		}
 		s.SetSockOpt(req, r.Sock, r.Option, r.Value)
 	case "settimeout":
 		var t *time.Duration
@@ -405,9 +409,33 @@ func (c *conn) handle(ctx context.Context, binaryMsg bool, msg []byte) {
 	case "step":
 		s.Step(req, r.Sock)
 	case "send":
+		if r.Template != nil {
+			s.SendTemplate(req, r.Sock, r.Template)
+			return
+		}
 		s.Send(req, r.Sock, r.Data)
 	case "sendto":
-		s.SendTo(req, r.Sock, session.SendToArgs{Host: r.Host, Port: r.Port, Family: r.Family, Data: r.Data})
+		a := session.SendToArgs{Host: r.Host, Port: r.Port, Family: r.Family, Data: r.Data}
+		if r.Template != nil {
+			s.SendToTemplate(req, r.Sock, a, r.Template)
+			return
+		}
+		s.SendTo(req, r.Sock, a)
+	case "repeat":
+		t := r.Template
+		if t == nil {
+			t = session.Literal(r.Data)
+		}
+		s.Repeat(req, r.Sock, session.RepeatArgs{Data: t, Count: r.Count, Interval: r.Interval,
+			Host: r.Host, Port: r.Port, Family: r.Family})
+	case "stop":
+		s.Stop(req, r.Sock)
+	case "respond":
+		s.Respond(req, r.Sock, r.Rule)
+	case "unrespond":
+		s.Unrespond(req, r.Sock, r.RuleNum)
+	case "join", "leave":
+		s.JoinGroup(req, r.Op, r.Sock, session.GroupArgs{Group: r.Group, Iface: r.Iface})
 	case "shutdown":
 		s.Shutdown(req, r.Sock, r.How)
 	case "close":

@@ -15,18 +15,23 @@ type Payload struct {
 	Hex     *string `json:"hex,omitempty"`     // hex digits; whitespace ignored
 	Escaped *string `json:"escaped,omitempty"` // text with \r \n \t \0 \xNN \\
 	Base64  *string `json:"base64,omitempty"`  // standard base64, padded
+	// Template is text with escapes and placeholders (protocol.md §16.1),
+	// taken only where a template may be.
+	Template *string `json:"template,omitempty"`
 }
 
 // Bytes decodes the payload.
 func (p *Payload) Bytes() ([]byte, *session.Error) {
-	set := 0
-	for _, f := range []*string{p.Text, p.Hex, p.Escaped, p.Base64} {
-		if f != nil {
-			set++
-		}
+	return p.bytes("data")
+}
+
+// bytes decodes the payload of field name, which takes no template.
+func (p *Payload) bytes(name string) ([]byte, *session.Error) {
+	if err := p.one(name); err != nil {
+		return nil, err
 	}
-	if set != 1 {
-		return nil, session.Errorf(session.CodeBadField, `"data" must have exactly one of "text", "hex", "escaped" or "base64" (it has %d)`, set)
+	if p.Template != nil {
+		return nil, session.Errorf(session.CodeBadField, `%q cannot be a template: templates are for what is sent (send, sendto, repeat and a responder's reply)`, name)
 	}
 	switch {
 	case p.Text != nil:
@@ -38,9 +43,56 @@ func (p *Payload) Bytes() ([]byte, *session.Error) {
 	}
 	b, err := base64.StdEncoding.DecodeString(*p.Base64)
 	if err != nil {
-		return nil, session.Errorf(session.CodeBadField, `"data.base64" is not valid base64: %v`, err)
+		return nil, session.Errorf(session.CodeBadField, `"%s.base64" is not valid base64: %v`, name, err)
 	}
 	return b, nil
+}
+
+// one checks that exactly one spelling is set.
+func (p *Payload) one(name string) *session.Error {
+	set := 0
+	for _, f := range []*string{p.Text, p.Hex, p.Escaped, p.Base64, p.Template} {
+		if f != nil {
+			set++
+		}
+	}
+	if set != 1 {
+		return session.Errorf(session.CodeBadField, `%q must have exactly one of "text", "hex", "escaped", "base64" or "template" (it has %d)`, name, set)
+	}
+	return nil
+}
+
+// template returns the payload as a Template: parsed if it is one, a
+// Literal of its bytes otherwise.
+func (p *Payload) template(name string) (*session.Template, *session.Error) {
+	if err := p.one(name); err != nil {
+		return nil, err
+	}
+	if p.Template != nil {
+		return session.ParseTemplate(*p.Template)
+	}
+	b, err := p.bytes(name)
+	if err != nil {
+		return nil, err
+	}
+	return session.Literal(b), nil
+}
+
+// spelled returns the payload as the request spelled it.
+func (p *Payload) spelled() session.Spelled {
+	switch {
+	case p.Text != nil:
+		return session.Spelled{Kind: "text", Text: *p.Text}
+	case p.Hex != nil:
+		return session.Spelled{Kind: "hex", Text: *p.Hex}
+	case p.Escaped != nil:
+		return session.Spelled{Kind: "escaped", Text: *p.Escaped}
+	case p.Base64 != nil:
+		return session.Spelled{Kind: "base64", Text: *p.Base64}
+	case p.Template != nil:
+		return session.Spelled{Kind: "template", Text: *p.Template}
+	}
+	return session.Spelled{}
 }
 
 // DecodeHex decodes hex digits in either case, ignoring ASCII whitespace

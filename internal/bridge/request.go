@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -50,6 +51,17 @@ type Request struct {
 	// Sharing (protocol.md §15.4).
 	Expires time.Duration // share: how long the link lasts (0: the default)
 	Link    string        // unshare: the link's name
+
+	// The toolkit (protocol.md §16).
+	TLS      *session.TLSArgs  // connect with tls
+	Template *session.Template // data spelled as a template (send, sendto, repeat); nil otherwise
+	Spelled  session.Spelled   // data as the request spelled it ("" Kind for a binary message)
+	Count    int               // repeat: 0 means until stopped
+	Interval time.Duration     // repeat
+	Rule     session.RuleArgs  // respond
+	RuleNum  int               // unrespond
+	Group    string            // join, leave
+	Iface    string            // join, leave, setsockopt IP_MULTICAST_IF
 }
 
 // RequestError is why a message is not a valid request, with whatever of
@@ -96,11 +108,28 @@ type wire struct {
 
 	Expires *int64  `json:"expires_s"`
 	Link    *string `json:"link"`
+
+	TLS      *wireTLS `json:"tls"`
+	Count    *int64   `json:"count"`
+	Interval *int64   `json:"interval_ms"`
+	Match    *string  `json:"match"`
+	Pattern  *Payload `json:"pattern"`
+	Reply    *Payload `json:"reply"`
+	Rule     *int64   `json:"rule"`
+	Group    *string  `json:"group"`
+	Iface    *string  `json:"iface"`
+}
+
+// wireTLS is connect's "tls" object as JSON spells it.
+type wireTLS struct {
+	SNI    *string  `json:"sni"`
+	Verify *bool    `json:"verify"`
+	ALPN   []string `json:"alpn"`
 }
 
 // fields lists, per operation, the fields it needs and the ones it may have.
 var ops = map[string]struct{ need, may []string }{
-	"connect":  {need: []string{"host", "port"}, may: []string{"family", "timeout_ms"}},
+	"connect":  {need: []string{"host", "port"}, may: []string{"family", "timeout_ms", "tls"}},
 	"listen":   {need: []string{"host", "port"}, may: []string{"family"}},
 	"bind":     {need: []string{"host", "port"}, may: []string{"family"}},
 	"send":     {need: []string{"sock", "data"}},
@@ -113,7 +142,7 @@ var ops = map[string]struct{ need, may []string }{
 	"proxy_reset": {need: []string{"sock"}},
 
 	"socket":     {need: []string{"type"}, may: []string{"family"}},
-	"setsockopt": {need: []string{"sock", "option", "value"}},
+	"setsockopt": {need: []string{"sock", "option"}, may: []string{"value", "iface"}},
 	"settimeout": {need: []string{"sock"}, may: []string{"timeout_ms"}},
 	"accept":     {need: []string{"sock"}},
 	"recv":       {need: []string{"sock", "n"}},
@@ -128,6 +157,13 @@ var ops = map[string]struct{ need, may []string }{
 	"unshare": {need: []string{"link"}},
 	"shares":  {},
 	"end":     {},
+
+	"repeat":    {need: []string{"sock", "data"}, may: []string{"count", "interval_ms", "host", "port", "family"}},
+	"stop":      {need: []string{"sock"}},
+	"respond":   {need: []string{"sock", "match", "pattern", "reply"}},
+	"unrespond": {need: []string{"sock", "rule"}},
+	"join":      {need: []string{"sock", "group"}, may: []string{"iface"}},
+	"leave":     {need: []string{"sock", "group"}, may: []string{"iface"}},
 }
 
 // stepOps are the step-mode forms of operations that live mode also has:
@@ -139,7 +175,7 @@ var stepOps = map[string]struct{ need, may []string }{
 }
 
 // fieldOrder is the order fields are checked in, so errors are repeatable.
-var fieldOrder = []string{"sock", "type", "proto", "host", "port", "target_host", "target_port", "family", "timeout_ms", "how", "now", "knobs", "option", "value", "backlog", "n", "lesson", "step", "answer", "expires_s", "link", "data"}
+var fieldOrder = []string{"sock", "type", "proto", "host", "port", "target_host", "target_port", "family", "timeout_ms", "how", "now", "knobs", "option", "value", "backlog", "n", "lesson", "step", "answer", "expires_s", "link", "tls", "count", "interval_ms", "match", "pattern", "reply", "rule", "group", "iface", "data"}
 
 // MaxTimeout is the longest connect timeout a request may ask for.
 const MaxTimeout = 2 * time.Minute
@@ -209,6 +245,15 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 		"type": w.Type != nil, "option": w.Option != nil, "value": w.Value != nil, "backlog": w.Backlog != nil, "n": w.N != nil,
 		"lesson": w.Lesson != nil, "step": w.Step != nil, "answer": w.Answer != nil,
 		"expires_s": w.Expires != nil, "link": w.Link != nil,
+		"tls": w.TLS != nil, "count": w.Count != nil, "interval_ms": w.Interval != nil, "match": w.Match != nil,
+		"pattern": w.Pattern != nil, "reply": w.Reply != nil, "rule": w.Rule != nil, "group": w.Group != nil, "iface": w.Iface != nil,
+	}
+	if r.Op == "respond" && hasPayload {
+		// A binary respond carries its reply after the header.
+		present["data"], present["reply"] = false, true
+		if w.Reply != nil {
+			return fail(session.CodeBadField, `a binary message carries its payload after the header, so the header must not have "reply"`)
+		}
 	}
 	for _, f := range spec.need {
 		if !present[f] {
@@ -255,7 +300,7 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 	}
 	if w.Port != nil {
 		p, min := *w.Port, int64(0)
-		if r.Op == "connect" || r.Op == "sendto" {
+		if r.Op == "connect" || r.Op == "sendto" || r.Op == "repeat" {
 			min = 1
 		}
 		if p < min || p > 65535 {
@@ -305,6 +350,18 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 		r.Option = *w.Option
 		if _, ok := session.Sockopts[r.Option]; !ok {
 			return fail(session.CodeBadField, "unknown option %q (known: %s)", r.Option, knownSockopts)
+		}
+	}
+	if r.Op == "setsockopt" {
+		switch {
+		case r.Option == "IP_MULTICAST_IF" && w.Value != nil:
+			return fail(session.CodeBadField, `IP_MULTICAST_IF takes "iface" (an interface name, or "" for the kernel's choice), not "value"`)
+		case r.Option == "IP_MULTICAST_IF" && w.Iface == nil:
+			return fail(session.CodeMissingField, `setsockopt IP_MULTICAST_IF needs field "iface"`)
+		case r.Option != "IP_MULTICAST_IF" && w.Iface != nil:
+			return fail(session.CodeBadField, `only IP_MULTICAST_IF takes "iface"; %s takes "value"`, r.Option)
+		case r.Option != "IP_MULTICAST_IF" && w.Value == nil:
+			return fail(session.CodeMissingField, `setsockopt needs field "value"`)
 		}
 	}
 	if w.Value != nil {
@@ -358,23 +415,40 @@ func Decode(binaryMsg bool, msg []byte) (*Request, *RequestError) {
 			return fail(session.CodeBadField, `"link" must name a watch link, such as "w1"`)
 		}
 	}
+	if err := r.toolkit(&w); err != nil {
+		re.ID, re.Op, re.Sock, re.Err = r.ID, r.Op, r.Sock, err
+		return nil, re
+	}
 	switch {
+	case hasPayload && r.Op == "respond":
+		r.Rule.Reply = session.Literal(payload)
+		r.Rule.ReplySpelled = session.Spelled{Kind: "base64", Text: base64.StdEncoding.EncodeToString(payload)}
+		if len(payload) > session.MaxReply {
+			return fail(session.CodeTooLarge, "the reply is %d bytes; a responder's reply may be at most %d", len(payload), session.MaxReply)
+		}
 	case hasPayload:
 		r.Data = payload
+	case w.Data != nil && w.Data.Template != nil:
+		t, err := w.Data.template("data")
+		if err != nil {
+			re.ID, re.Op, re.Sock, re.Err = r.ID, r.Op, r.Sock, err
+			return nil, re
+		}
+		r.Template, r.Spelled = t, session.Spelled{Kind: "template", Text: *w.Data.Template}
 	case w.Data != nil:
 		b, err := w.Data.Bytes()
 		if err != nil {
 			re.ID, re.Op, re.Sock, re.Err = r.ID, r.Op, r.Sock, err
 			return nil, re
 		}
-		r.Data = b
+		r.Data, r.Spelled = b, w.Data.spelled()
 	}
 	return r, nil
 }
 
-const knownOps = "connect, listen, bind, send, sendto, shutdown, close, proxy, proxy_set, proxy_reset, socket, setsockopt, settimeout, accept, recv, recvfrom, cancel, step, lesson, answer, share, unshare, shares, end"
+const knownOps = "connect, listen, bind, send, sendto, shutdown, close, proxy, proxy_set, proxy_reset, socket, setsockopt, settimeout, accept, recv, recvfrom, cancel, step, lesson, answer, share, unshare, shares, end, repeat, stop, respond, unrespond, join, leave"
 
-const knownSockopts = "SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, SO_LINGER"
+const knownSockopts = "SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, SO_LINGER, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_IF"
 
 // MaxAnswer is the longest answer to a lesson's question, in bytes.
 const MaxAnswer = 256
@@ -460,6 +534,12 @@ func jsonErr(err error) *RequestError {
 			"type": "a string", "option": "a string", "value": "a whole number", "backlog": "a whole number", "n": "a whole number",
 			"lesson": "a string", "step": "a whole number", "answer": "a string",
 			"expires_s": "a whole number", "link": "a string",
+			"tls": "an object", "tls.sni": "a string", "tls.verify": "true or false", "tls.alpn": "a list of strings",
+			"count": "a whole number", "interval_ms": "a whole number", "match": "a string", "pattern": "an object",
+			"reply": "an object", "rule": "a whole number", "group": "a string", "iface": "a string",
+			"pattern.text": "a string", "pattern.hex": "a string", "pattern.escaped": "a string", "pattern.base64": "a string", "pattern.template": "a string",
+			"reply.text": "a string", "reply.hex": "a string", "reply.escaped": "a string", "reply.base64": "a string", "reply.template": "a string",
+			"data.template": "a string",
 			"knobs.latency_ms": "a whole number", "knobs.jitter_ms": "a whole number", "knobs.bandwidth": "a whole number",
 			"knobs.split": "a whole number", "knobs.split_gap_ms": "a whole number", "knobs.coalesce_ms": "a whole number",
 			"knobs.loss": "a number from 0 to 1", "knobs.reorder": "a number from 0 to 1",

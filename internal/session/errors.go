@@ -22,6 +22,7 @@ const (
 	CodePortRange     Code = "port_range"     // port outside 0–65535 (1–65535 for a target)
 	CodeBadHex        Code = "bad_hex"        // payload hex is malformed
 	CodeBadEscape     Code = "bad_escape"     // payload escape sequence is malformed
+	CodeBadTemplate   Code = "bad_template"   // a template's placeholder is malformed (protocol.md §16.1)
 	CodeUnknownSocket Code = "unknown_socket" // no socket with that id was ever opened
 	CodeTooLarge      Code = "too_large"      // payload or message over the limit
 	CodeBadState      Code = "bad_state"      // operation not valid in the socket's state
@@ -46,6 +47,7 @@ const (
 	CodeCancelled        Code = "cancelled"          // the socket was closed while the call waited
 	CodeWouldBlock       Code = "would_block"        // EAGAIN: a non-blocking call had nothing to do
 	CodeInProgress       Code = "in_progress"        // EINPROGRESS: a non-blocking connect has started
+	CodeTLS              Code = "tls"                // a TLS handshake failed (protocol.md §16.4)
 	CodeNetwork          Code = "network"            // any other network error
 )
 

@@ -118,6 +118,20 @@ type Event struct {
 
 	Lesson *Lesson `json:"lesson,omitempty"` // lesson, answer
 
+	// The toolkit (protocol.md §16).
+	TLS      *TLSInfo `json:"tls,omitempty"`         // connect: asked for (call), negotiated (result), the chain (error)
+	Template string   `json:"template,omitempty"`    // call of send, sendto, repeat, a responder's firing: the template's text
+	Count    int      `json:"count,omitempty"`       // repeat: sends asked for (call; 0: until stopped), sends done (answer)
+	Interval int      `json:"interval_ms,omitempty"` // repeat: from one send's start to the next's
+	Repeat   int      `json:"repeat,omitempty"`      // sent: which send of a repeat, from 1
+	Rule     int      `json:"rule,omitempty"`        // respond, unrespond, a responder's firing: the rule's number
+	Cause    uint64   `json:"cause,omitempty"`       // a responder's firing: the seq of the data event it matched
+	Match    string   `json:"match,omitempty"`       // respond: contains, equals or regex
+	Pattern  *Spelled `json:"pattern,omitempty"`     // respond: the pattern, as the request spelled it
+	Reply    *Spelled `json:"reply,omitempty"`       // respond: the reply, as the request spelled it
+	Group    string   `json:"group,omitempty"`       // join, leave: the multicast group
+	Iface    string   `json:"iface,omitempty"`       // join, leave, setsockopt IP_MULTICAST_IF: the interface
+
 	Code    Code   `json:"code,omitempty"`
 	Errno   string `json:"errno,omitempty"`
 	Message string `json:"message,omitempty"`
@@ -166,7 +180,8 @@ func (e *Event) size() int64 {
 	if e.Lesson != nil {
 		n += int64(unsafe.Sizeof(Lesson{})) + int64(len(e.Lesson.Answer)) + 16*int64(len(e.Lesson.Steps))
 	}
-	for _, s := range [...]string{e.ID, e.Host, e.Addr, e.Local, e.Remote, e.Peer, e.Reason, e.Message, e.Target} {
+	n += e.TLS.size() + e.Pattern.size() + e.Reply.size()
+	for _, s := range [...]string{e.ID, e.Host, e.Addr, e.Local, e.Remote, e.Peer, e.Reason, e.Message, e.Target, e.Template, e.Group, e.Iface} {
 		n += int64(len(s))
 	}
 	for _, a := range e.Addrs {

@@ -68,6 +68,11 @@ var Sockopts = map[string]struct{ Min, Max int }{
 	"TCP_NODELAY":  {0, 1},
 	"IP_TTL":       {1, 255},
 	"SO_LINGER":    {-1, 60},
+
+	// Multicast (protocol.md §16.5); IP_MULTICAST_IF takes an interface name.
+	"IP_MULTICAST_TTL":  {0, 255},
+	"IP_MULTICAST_LOOP": {0, 1},
+	"IP_MULTICAST_IF":   {0, 0},
 }
 
 // seconds formats d for a person: "2.4 s", "150 ms".

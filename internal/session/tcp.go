@@ -20,6 +20,7 @@ type ConnectArgs struct {
 	Port    int
 	Family  string        // "", "ip4" or "ip6"
 	Timeout time.Duration // zero means Limits.ConnectTimeout
+	TLS     *TLSArgs      // non-nil: a TLS handshake after the connect (protocol.md §16.4)
 }
 
 // Connect opens a TCP connection to Host:Port. Host may be a name; every
