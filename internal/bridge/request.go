@@ -539,7 +539,7 @@ func jsonErr(err error) *RequestError {
 			"reply": "an object", "rule": "a whole number", "group": "a string", "iface": "a string",
 			"pattern.text": "a string", "pattern.hex": "a string", "pattern.escaped": "a string", "pattern.base64": "a string", "pattern.template": "a string",
 			"reply.text": "a string", "reply.hex": "a string", "reply.escaped": "a string", "reply.base64": "a string", "reply.template": "a string",
-			"data.template": "a string",
+			"data.template":    "a string",
 			"knobs.latency_ms": "a whole number", "knobs.jitter_ms": "a whole number", "knobs.bandwidth": "a whole number",
 			"knobs.split": "a whole number", "knobs.split_gap_ms": "a whole number", "knobs.coalesce_ms": "a whole number",
 			"knobs.loss": "a number from 0 to 1", "knobs.reorder": "a number from 0 to 1",
