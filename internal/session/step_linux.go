@@ -615,8 +615,10 @@ func (s *Session) recv(req Req, sk *Socket, n int) {
 	if got < n/2 {
 		data = append([]byte(nil), data...)
 	}
-	s.log.Append(&Event{Type: TypeData, Op: "recv", Sock: sk.id, ID: req.ID, Origin: req.Origin, N: n, Len: got, Data: data})
+	e := &Event{Type: TypeData, Op: "recv", Sock: sk.id, ID: req.ID, Origin: req.Origin, N: n, Len: got, Data: data}
+	s.log.Append(e)
 	sk.mu.Unlock()
+	s.heard(sk, e)
 	s.stepReceived(sk, "recv", remote, got)
 }
 
@@ -668,6 +670,7 @@ func (s *Session) recvFrom(req Req, sk *Socket, n int) {
 		e.DgramLen = size
 	}
 	s.log.Append(e)
+	s.heard(sk, e)
 	s.stepReceived(sk, "recvfrom", fromSockaddr(from), got)
 }
 

@@ -285,7 +285,9 @@ func (s *Session) readStream(sk *Socket) {
 		}
 		data, err := readStream(sk.tcp)
 		if len(data) > 0 {
-			s.log.Append(&Event{Type: TypeData, Op: "recv", Sock: sk.id, Auto: true, Len: len(data), Data: data})
+			e := &Event{Type: TypeData, Op: "recv", Sock: sk.id, Auto: true, Len: len(data), Data: data}
+			s.log.Append(e)
+			s.heard(sk, e)
 			if !s.received(sk.live, sk, "recv", remote, len(data)) {
 				return
 			}

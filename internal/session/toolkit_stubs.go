@@ -22,6 +22,10 @@ func (s *Session) SendToTemplate(req Req, sock int, a SendToArgs, t *Template) {
 	s.notBuilt(req, "sendto", sock)
 }
 
+// heard gives a data event on sk to sk's responders (protocol.md §16.3).
+// It is called after the event is logged, without sk.mu held.
+func (s *Session) heard(sk *Socket, e *Event) {}
+
 // Respond adds a responder rule to sock (protocol.md §16.3).
 func (s *Session) Respond(req Req, sock int, a RuleArgs) { s.notBuilt(req, "respond", sock) }
 

@@ -131,7 +131,9 @@ func (s *Session) readDatagrams(sk *Socket) {
 			s.failSocket(sk, e.Message)
 			return
 		}
-		s.log.Append(&Event{Type: TypeData, Op: "recvfrom", Sock: sk.id, Auto: true, Peer: from.String(), Len: len(data), Data: data})
+		e := &Event{Type: TypeData, Op: "recvfrom", Sock: sk.id, Auto: true, Peer: from.String(), Len: len(data), Data: data}
+		s.log.Append(e)
+		s.heard(sk, e)
 		if !s.received(sk.live, sk, "recvfrom", from, len(data)) {
 			return
 		}
