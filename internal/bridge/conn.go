@@ -161,9 +161,9 @@ func (c *conn) run(from uint64, resumed bool) error {
 		}
 		writeErr <- err
 	})
-	wg.Go(func() { c.pingLoop(ctx) })
+	c.startPings(ctx, &wg)
 	if c.role == roleOwner {
-		wg.Go(func() { c.lifeLoop(ctx) })
+		c.startLife(ctx, &wg)
 		c.kmu.Lock()
 		c.ready = true
 		pending := c.resend
@@ -199,11 +199,11 @@ func (c *conn) writeMsg(ctx context.Context, v any) error {
 	return c.ws.Write(ctx, websocket.MessageText, buf.Bytes())
 }
 
-// pingLoop pings the client every PingInterval and drops the connection
+// startPings pings the client every PingInterval and drops the connection
 // when a pong does not come back within PingTimeout. The pong is read by
 // readLoop, which pauses while the client leaves events unread (§9 of the
 // protocol): a client that reads nothing for PingTimeout is dropped too.
-func (c *conn) pingLoop(ctx context.Context) {
+func (c *conn) startPings(ctx context.Context, wg *sync.WaitGroup) {
 	every, wait := c.h.opts.PingInterval, c.h.opts.PingTimeout
 	if every < 0 {
 		return
@@ -214,14 +214,7 @@ func (c *conn) pingLoop(ctx context.Context) {
 	if wait <= 0 {
 		wait = DefaultPingTimeout
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	timerLoop(ctx, wg, every, func() time.Duration {
 		pctx, cancel := context.WithTimeout(ctx, wait)
 		err := c.ws.Ping(pctx)
 		cancel()
@@ -230,38 +223,71 @@ func (c *conn) pingLoop(ctx context.Context) {
 				c.log.Info("no pong from the client: dropping the connection", "err", err, "timeout", wait)
 				c.ws.CloseNow()
 			}
-			return
+			return 0
 		}
-	}
+		return every
+	})
 }
 
-// lifeLoop ends the session when its client has sent no request for
+// timerLoop runs f after first, then again after each duration f returns,
+// until f returns 0 or ctx ends. No goroutine waits in between: f runs in
+// its timer's own goroutine, so an idle connection costs no stack for it.
+// wg counts the armed timer and a run of f under way; both end soon after
+// ctx does.
+func timerLoop(ctx context.Context, wg *sync.WaitGroup, first time.Duration, f func() time.Duration) {
+	var (
+		mu sync.Mutex // guards t's rearming against its stopping
+		t  *time.Timer
+	)
+	run := func() {
+		defer wg.Done()
+		next := f()
+		mu.Lock()
+		defer mu.Unlock()
+		if next > 0 && ctx.Err() == nil {
+			wg.Add(1)
+			t.Reset(next)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	wg.Add(1)
+	t = time.AfterFunc(first, run)
+	context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if t.Stop() {
+			wg.Done()
+		}
+	})
+}
+
+// startLife ends the session when its client has sent no request for
 // IdleTimeout, or when it reaches MaxAge, closing the WebSocket with a code
 // and a reason that say which.
-func (c *conn) lifeLoop(ctx context.Context) {
+func (c *conn) startLife(ctx context.Context, wg *sync.WaitGroup) {
 	idle, maxAge := c.h.opts.IdleTimeout, c.h.opts.MaxAge
 	if idle <= 0 && maxAge <= 0 {
 		return
 	}
 	start := c.e.start
-	for {
-		// The next moment either limit could be reached.
-		next := time.Duration(1<<63 - 1)
+	// next is how long until either limit could be reached.
+	next := func() time.Duration {
+		d := time.Duration(1<<63 - 1)
 		if maxAge > 0 {
-			next = time.Until(start.Add(maxAge))
+			d = time.Until(start.Add(maxAge))
 		}
 		if idle > 0 {
-			next = min(next, time.Until(time.Unix(0, c.e.lastReq.Load()).Add(idle)))
+			d = min(d, time.Until(time.Unix(0, c.e.lastReq.Load()).Add(idle)))
 		}
-		if next > 0 {
-			t := time.NewTimer(next)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			continue
+		return d
+	}
+	timerLoop(ctx, wg, max(next(), time.Nanosecond), func() time.Duration {
+		if d := next(); d > 0 {
+			return d
+		}
+		if ctx.Err() != nil {
+			return 0
 		}
 		code, why := CloseIdle, fmt.Sprintf("no request for %v", idle)
 		if maxAge > 0 && time.Since(start) >= maxAge {
@@ -269,8 +295,8 @@ func (c *conn) lifeLoop(ctx context.Context) {
 		}
 		c.log.Info("closing the session", "why", why)
 		c.endSession(code, "the session ended: "+why, why)
-		return
-	}
+		return 0
+	})
 }
 
 func (c *conn) hello(ctx context.Context, withKey, resumed bool) error {
@@ -285,6 +311,9 @@ func (c *conn) hello(ctx context.Context, withKey, resumed bool) error {
 	}
 	if hello.Services == nil {
 		hello.Services = []Service{}
+	}
+	if hello.Mode != "hosted" {
+		hello.Interfaces = session.Interfaces() // protocol.md §16.5; hosted mode tells strangers nothing of its network
 	}
 	return c.writeMsg(ctx, hello)
 }
