@@ -9,9 +9,10 @@ FUZZTIME ?= 10s
 run: ## serve the playground on http://127.0.0.1:8080
 	$(GO) run ./cmd/playground
 
-test: deps ## every test, with the race detector, then a short fuzz of the request decoder and the capture writer
+test: deps ## every test, with the race detector, then a short fuzz of the request decoder, the template parser and the capture writer
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/bridge
+	$(GO) test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime $(FUZZTIME) ./internal/session
 	$(GO) test -run '^$$' -fuzz '^FuzzPCAPNG$$' -fuzztime $(FUZZTIME) ./internal/export
 
 deps: ## what the tests need beyond Go: Debian's Chromium and a Hangul font, fonts-nanum (browser tests, Korean pages), socat (an independent peer), python3 (runs exported sessions) and tshark (reads exported captures)
@@ -30,8 +31,9 @@ check: ## formatting, vet, staticcheck, tidy go.mod, generated templ code curren
 	  diff -r web /tmp/templ-fmt-check.$$$$ >/dev/null; rc=$$?; rm -rf /tmp/templ-fmt-check.$$$$; \
 	  test $$rc -eq 0 || { echo "templ fmt would change web/*.templ: run make fmt"; exit 1; }
 
-fuzz: ## fuzz the request decoder and the capture writer for longer: make fuzz FUZZTIME=5m
+fuzz: ## fuzz the request decoder, the template parser and the capture writer for longer: make fuzz FUZZTIME=5m
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/bridge
+	$(GO) test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime $(FUZZTIME) ./internal/session
 	$(GO) test -run '^$$' -fuzz '^FuzzPCAPNG$$' -fuzztime $(FUZZTIME) ./internal/export
 
 bench: ## bridged vs raw TCP throughput, latency and memory per session, on loopback

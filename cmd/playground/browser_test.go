@@ -13,8 +13,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/socketplayground/playground/internal/bridge"
 	"github.com/socketplayground/playground/internal/browsertest"
+	"github.com/socketplayground/playground/internal/session"
 )
 
 // TestPageLooks checks what a person sees before doing anything, and what
@@ -164,7 +164,7 @@ const contrastJS = `(() => {
 })()`
 
 // TestPagePayloadRules checks that the composer's hex and escape rules
-// (static/js/bytes.js) are the server's (internal/bridge): for the same
+// (static/js/bytes.js) are the server's (internal/session): for the same
 // input, the same bytes or an error in both. What the preview shows is then
 // what the protocol's own spellings would send.
 func TestPagePayloadRules(t *testing.T) {
@@ -214,10 +214,10 @@ func TestPagePayloadRules(t *testing.T) {
 	bad := 0
 	for i, s := range inputs {
 		var wantHex, wantEsc *string
-		if b, err := bridge.DecodeHex(s); err == nil {
+		if b, err := session.DecodeHex(s); err == nil {
 			wantHex = spaced(b)
 		}
-		if b, err := bridge.DecodeEscaped(s); err == nil {
+		if b, err := session.DecodeEscaped(s); err == nil {
 			wantEsc = spaced(b)
 		}
 		if show(wantHex) != show(got[i].Hex) || show(wantEsc) != show(got[i].Escaped) {

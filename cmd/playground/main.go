@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.IntVar(&cfg.Limits.MaxSockets, "max-sockets", 0, "open sockets per session; 0: 64 local, 16 hosted (PLAYGROUND_MAX_SOCKETS)")
 	fs.IntVar(&cfg.Limits.MaxSend, "max-send", 0, "bytes per send or sendto; 0: 1 MiB local, 64 KiB hosted (PLAYGROUND_MAX_SEND)")
 	fs.IntVar(&cfg.MaxMessage, "max-message", 0, "bytes per WebSocket message; 0: 3 MiB local, 256 KiB hosted (PLAYGROUND_MAX_MESSAGE)")
+	fs.StringVar(&cfg.TLSCA, "tls-ca", "", "PEM file of CA certificates that TLS connects trust besides the system's roots, for devices with a private CA (PLAYGROUND_TLS_CA)")
 	// Hosted mode's policy and caps. Zero takes the mode's default; a
 	// negative session cap, rate or timeout means none (the write timeout
 	// and the per-session limits cannot be turned off: 0 or less is the

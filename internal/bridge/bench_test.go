@@ -16,6 +16,12 @@ import (
 
 // echoServer is a plain TCP echo on loopback, shared by both benchmarks.
 func echoServer(b *testing.B) string {
+	return serveTCP(b, func(c net.Conn) { io.CopyBuffer(c, c, make([]byte, 64<<10)) })
+}
+
+// serveTCP listens on loopback and serves each connection with serve, in a
+// goroutine, then closes it. It returns the address.
+func serveTCP(b *testing.B, serve func(net.Conn)) string {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -30,7 +36,7 @@ func echoServer(b *testing.B) string {
 				return
 			}
 			go func() {
-				io.CopyBuffer(c, c, make([]byte, 64<<10))
+				serve(c)
 				c.Close()
 			}()
 		}

@@ -32,6 +32,9 @@ type Hello struct {
 	Mode     string     `json:"mode"`
 	Limits   HelloLimit `json:"limits"`
 	Services []Service  `json:"services"`
+	// Interfaces are the server's network interfaces, for multicast
+	// (protocol.md §16.5); local mode only.
+	Interfaces []session.Iface `json:"interfaces,omitempty"`
 
 	// Resume and watch (docs/protocol.md §15.1).
 	Role    string `json:"role"`          // "owner" or "watcher"

@@ -46,7 +46,7 @@ func wantError(t testing.TB, e Ev, id, code, errno string) {
 // opening reports whether state is one a socket passes through as it opens.
 func opening(state string) bool {
 	switch state {
-	case "connecting", "established", "listening", "bound":
+	case "connecting", "handshaking", "established", "listening", "bound":
 		return true
 	}
 	return false

@@ -32,6 +32,7 @@ type Ev struct {
 	Half    string   `json:"half"`
 	Reason  string   `json:"reason"`
 	Host    string   `json:"host"`
+	Family  string   `json:"family"`
 	Port    int      `json:"port"`
 	Addrs   []string `json:"addrs"`
 	Addr    string   `json:"addr"`
@@ -77,6 +78,11 @@ type Ev struct {
 		Passed bool `json:"passed"`
 	} `json:"lesson"`
 
+	// multicast (protocol.md §16.5)
+	Group      string          `json:"group"`
+	Iface      string          `json:"iface"`
+	Interfaces []session.Iface `json:"interfaces"`
+
 	// proxies
 	Conn   int             `json:"conn"`
 	Relay  string          `json:"relay"`
@@ -85,6 +91,22 @@ type Ev struct {
 	Conns  int             `json:"conns"`
 	Target string          `json:"target"`
 	Knobs  json.RawMessage `json:"knobs"`
+
+	// responders (protocol.md §16.3)
+	Rule    int               `json:"rule"`
+	Cause   uint64            `json:"cause"`
+	Match   string            `json:"match"`
+	Pattern map[string]string `json:"pattern"`
+	Reply   map[string]string `json:"reply"`
+
+	// TLS (protocol.md §16.4)
+	TLS *session.TLSInfo `json:"tls"`
+
+	// templates and repeat (protocol.md §16.1, §16.2)
+	Template string `json:"template"`
+	Count    int    `json:"count"`
+	Interval int    `json:"interval_ms"`
+	Repeat   int    `json:"repeat"`
 
 	Binary bool   `json:"-"` // arrived as a binary message
 	Data   []byte `json:"-"` // the bytes of a binary message
@@ -140,6 +162,14 @@ func (e Ev) String() string {
 // The handler's sessions end, and are waited for, when the test ends.
 func startServer(t testing.TB, opts bridge.Options) string {
 	t.Helper()
+	_, url := startHandler(t, opts)
+	return url
+}
+
+// startHandler is startServer that returns the handler too, for tests that
+// look into a session (Handler.Read).
+func startHandler(t testing.TB, opts bridge.Options) (*bridge.Handler, string) {
+	t.Helper()
 	base, cancel := context.WithCancel(context.Background())
 	h := bridge.NewHandler(base, opts)
 	srv := httptest.NewServer(h)
@@ -148,7 +178,7 @@ func startServer(t testing.TB, opts bridge.Options) string {
 		h.Wait()
 		srv.Close()
 	})
-	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
+	return h, "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
 }
 
 // Conn is the client's WebSocket, for tests that read it themselves.

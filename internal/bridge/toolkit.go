@@ -88,7 +88,7 @@ func (r *Request) rule(w *wire) *session.Error {
 	}
 	b, err := w.Pattern.bytes("pattern")
 	if err != nil {
-		return err
+		return named("pattern", err)
 	}
 	if len(b) == 0 || len(b) > session.MaxPattern {
 		return session.Errorf(session.CodeBadField, `"pattern" must be 1 to %d bytes, not %d`, session.MaxPattern, len(b))
@@ -109,11 +109,19 @@ func (r *Request) rule(w *wire) *session.Error {
 	}
 	t, err := w.Reply.template("reply")
 	if err != nil {
-		return err
+		return named("reply", err)
 	}
 	if t.MaxLen() > session.MaxReply {
 		return session.Errorf(session.CodeTooLarge, "the reply can be %d bytes; a responder's reply may be at most %d", t.MaxLen(), session.MaxReply)
 	}
 	a.Reply, a.ReplySpelled = t, w.Reply.spelled()
 	return nil
+}
+
+// named makes a payload error say which field it is about.
+func named(field string, err *session.Error) *session.Error {
+	if !strings.Contains(err.Message, `"`+field) {
+		err.Message = `"` + field + `": ` + err.Message
+	}
+	return err
 }

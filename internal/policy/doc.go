@@ -16,7 +16,8 @@
 //
 // Local() (and the zero Policy) is for a person's own machine: every action
 // is allowed, except one that names no address where it needs one (every
-// operation but send and recv), refused with Rule "no_address". Reserve
+// operation but send, recv, socket and setsockopt), refused with Rule
+// "no_address". Reserve
 // returns the address unchanged; Release, End and Wait do nothing; there is
 // no pool and there are no limits.
 //
@@ -96,7 +97,12 @@
 // session holds (Reserve gave it): else "not_loopback", "outside_pool" or
 // "port_taken". OpAccept is allowed only from a loopback address, else
 // "not_loopback". OpSocket is allowed (the session's socket limit counts
-// it); OpSetsockopt is allowed but for Option "SO_BROADCAST" ("broadcast").
+// it); OpSetsockopt is allowed but for Option "SO_BROADCAST" ("broadcast")
+// and the multicast options "IP_MULTICAST_TTL", "IP_MULTICAST_LOOP" and
+// "IP_MULTICAST_IF" ("multicast"). OpJoin (joining or leaving a multicast
+// group; Addr is the group) is always refused: "multicast". With step 4's
+// refusal of multicast and broadcast destinations, a hosted session neither
+// sends to nor listens on a group, and sends no broadcast.
 // Any other action without an address (but send and recv) is "no_address".
 //
 // Reserve (OpListen, OpBind) takes a loopback address (else "not_loopback";

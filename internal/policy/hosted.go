@@ -68,10 +68,19 @@ func (h *hosted) check(a Action) *Denied {
 	case OpSocket:
 		return nil // counted by the session's socket limit
 	case OpSetsockopt:
-		if a.Option == "SO_BROADCAST" {
+		switch a.Option {
+		case "SO_BROADCAST":
 			return deny(a, "broadcast", "hosted mode sends no broadcasts, so SO_BROADCAST stays off")
+		case "IP_MULTICAST_TTL", "IP_MULTICAST_LOOP", "IP_MULTICAST_IF":
+			return deny(a, "multicast", fmt.Sprintf("hosted mode sends no multicast, so %s stays as the kernel set it; run the playground on your own machine (local mode) to try multicast", a.Option))
 		}
 		return nil
+	case OpJoin:
+		group := "a multicast group"
+		if a.Addr.IsValid() {
+			group = "multicast group " + a.Addr.Addr().String()
+		}
+		return deny(a, "multicast", fmt.Sprintf("hosted mode joins no multicast groups (%s): a join would announce the server on its own network and let a stranger hear that network's traffic; run the playground on your own machine (local mode) to try multicast", group))
 	}
 	if !a.Addr.IsValid() {
 		return deny(a, "no_address", fmt.Sprintf("%s needs an address", a.Op))

@@ -345,15 +345,55 @@ func TestHostedNoAddress(t *testing.T) {
 }
 
 // Step mode's socket and setsockopt have no address; hosted mode allows
-// them, but keeps broadcasts off.
+// them, but keeps broadcasts and multicast off.
 func TestHostedStepCalls(t *testing.T) {
 	p := newHosted(t, nil)
-	allowed(t, p.Check(policy.Action{Session: "s1", Op: policy.OpSocket}))
-	for _, opt := range []string{"SO_REUSEADDR", "SO_LINGER", "TCP_NODELAY", "SO_RCVBUF"} {
-		allowed(t, p.Check(policy.Action{Session: "s1", Op: policy.OpSetsockopt, Option: opt}))
-	}
-	denied(t, p.Check(policy.Action{Session: "s1", Op: policy.OpSetsockopt, Option: "SO_BROADCAST"}), "broadcast")
 	local := policy.Local()
+	allowed(t, p.Check(policy.Action{Session: "s1", Op: policy.OpSocket}))
 	allowed(t, local.Check(policy.Action{Session: "s1", Op: policy.OpSocket}))
-	allowed(t, local.Check(policy.Action{Session: "s1", Op: policy.OpSetsockopt, Option: "SO_BROADCAST"}))
+	for _, tc := range []struct {
+		option string
+		rule   string // hosted mode's refusal; "" allowed
+	}{
+		{"SO_REUSEADDR", ""},
+		{"SO_LINGER", ""},
+		{"TCP_NODELAY", ""},
+		{"SO_RCVBUF", ""},
+		{"IP_TTL", ""},
+		{"SO_BROADCAST", "broadcast"},
+		{"IP_MULTICAST_TTL", "multicast"},
+		{"IP_MULTICAST_LOOP", "multicast"},
+		{"IP_MULTICAST_IF", "multicast"},
+	} {
+		a := policy.Action{Session: "s1", Op: policy.OpSetsockopt, Option: tc.option}
+		allowed(t, local.Check(a))
+		if tc.rule == "" {
+			allowed(t, p.Check(a))
+			continue
+		}
+		d := denied(t, p.Check(a), tc.rule)
+		if !strings.Contains(d.Reason, tc.option) && tc.rule == "multicast" {
+			t.Errorf("%s: reason %q does not name the option", tc.option, d.Reason)
+		}
+	}
+}
+
+// Joining (or leaving) a multicast group: local mode allows it, hosted mode
+// never, whatever the group.
+func TestHostedJoin(t *testing.T) {
+	p := newHosted(t, nil)
+	local := policy.Local()
+	for _, g := range []string{"239.255.0.1", "224.0.0.251", "ff02::fb", "ff15::1234"} {
+		a := policy.Action{Session: "s1", Op: policy.OpJoin, Addr: netip.AddrPortFrom(netip.MustParseAddr(g), 0)}
+		allowed(t, local.Check(a))
+		d := denied(t, p.Check(a), "multicast")
+		for _, want := range []string{g, "hosted mode joins no multicast groups", "local mode"} {
+			if !strings.Contains(d.Reason, want) {
+				t.Errorf("join %s: reason %q does not say %q", g, d.Reason, want)
+			}
+		}
+	}
+	// Without a group, local mode asks for one like any addressed action.
+	denied(t, local.Check(policy.Action{Session: "s1", Op: policy.OpJoin}), "no_address")
+	denied(t, p.Check(policy.Action{Session: "s1", Op: policy.OpJoin}), "multicast")
 }

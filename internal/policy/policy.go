@@ -21,6 +21,7 @@ const (
 
 	OpSocket     Op = "socket"     // create a step-mode socket (no address)
 	OpSetsockopt Op = "setsockopt" // set Option on a socket (no address)
+	OpJoin       Op = "join"       // join or leave the multicast group Addr (its port 0) on a UDP socket
 )
 
 // Action is one operation a session wants to perform.

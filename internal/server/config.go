@@ -59,6 +59,12 @@ type Config struct {
 	MaxMessage int
 	// Resolver resolves host names for sessions. Nil means the system's.
 	Resolver session.Resolver
+	// TLSCA names a PEM file of CA certificates that sessions' TLS connects
+	// trust besides the system's roots: for devices whose certificates a
+	// private CA issued (docs/protocol.md §16.4). Run reads it at start; a
+	// file that cannot be read, or holds anything but certificates, stops
+	// it. Empty means the system's roots only.
+	TLSCA string
 	// Logger receives the server's log. Nil discards it.
 	Logger *slog.Logger
 	// Version is shown on the page. Empty means "dev".

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	tlsRoots, err := loadCA(cfg.TLSCA)
+	if err != nil {
+		return err
+	}
+	// Load the system's roots now, once, rather than in a person's first
+	// TLS handshake (which would take 100 ms longer).
+	if _, err := x509.SystemCertPool(); err != nil {
+		cfg.Logger.Warn("no system roots: TLS connects that verify will fail unless -tls-ca names the authorities to trust", "err", err)
 	}
 	s := &server{cfg: cfg, log: cfg.Logger, caps: cfg.Caps.withDefaults(cfg.Mode), metrics: metrics.New(),
 		tokens: newTokens(cfg.TokenKey), count: sessionCount{perIP: map[string]int{}},
@@ -120,6 +130,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			Limits:   limits,
 			Policy:   s.policy,
 			Resolver: cfg.Resolver,
+			TLSRoots: tlsRoots,
 		},
 	})
 	srv := &http.Server{

@@ -56,6 +56,7 @@ const (
 const (
 	StateCreated     = "created" // step mode: socket() made it; not bound or connected
 	StateConnecting  = "connecting"
+	StateHandshaking = "handshaking" // a TLS connect: the TCP connection is up, the TLS handshake under way
 	StateEstablished = "established"
 	StateListening   = "listening"
 	StateBound       = "bound"    // UDP; and a step-mode TCP socket bound but not yet listening or connected
@@ -78,7 +79,7 @@ type Event struct {
 	Auto bool   `json:"auto,omitempty"` // done by live mode, not asked for
 
 	Kind   string `json:"kind,omitempty"`
-	Parent int    `json:"parent,omitempty"` // the listener of an accepted socket
+	Parent int    `json:"parent,omitempty"` // the listener of an accepted socket; a responder's firing: the listener whose rule fired
 	Child  int    `json:"child,omitempty"`  // the socket an accept created
 	State  string `json:"state,omitempty"`
 	Mode   string `json:"mode,omitempty"` // "step" for a step-mode socket; absent for live

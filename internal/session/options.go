@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -110,6 +111,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics counts sockets, bytes, errors and refusals. Nil counts nothing.
 	Metrics *metrics.Metrics
+	// TLSRoots are the certificate authorities a TLS connect trusts besides
+	// the system's roots (the server's -tls-ca file: devices with a private
+	// CA). Nil means the system's roots only.
+	TLSRoots *x509.CertPool
 }
 
 // Req identifies the request an operation answers: ID is echoed in the
@@ -117,4 +122,10 @@ type Options struct {
 type Req struct {
 	ID     string
 	Origin uint64
+
+	// For one send of a repeat (repeat.go): the send's number, which its
+	// sent event carries, and the repeat, which takes the send's failure
+	// as its own answer instead of the send logging it.
+	iter int
+	rep  *repeat
 }

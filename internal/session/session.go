@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,9 @@ type Session struct {
 	log      *Log
 	metrics  *metrics.Metrics
 	kern     *kernelWatch // samples the kernel's view of its TCP sockets
+	resp     responders   // the responders' rules (respond.go)
+
+	tlsRoots *x509.CertPool // trusted by TLS connects besides the system's roots; may be nil
 
 	ctx    context.Context // cancelled by Close; parent of every socket's context
 	cancel context.CancelFunc
@@ -47,6 +51,7 @@ func New(opts Options) *Session {
 		resolver: opts.Resolver,
 		logger:   opts.Logger,
 		metrics:  opts.Metrics,
+		tlsRoots: opts.TLSRoots,
 		sockets:  make(map[int]*Socket),
 		nextID:   1,
 	}
@@ -230,6 +235,7 @@ func (s *Session) forget(sk *Socket) {
 	s.mu.Lock()
 	delete(s.sockets, sk.id)
 	s.mu.Unlock()
+	s.forgetRules(sk)
 	sk.mu.Lock()
 	held := sk.held
 	sk.held = 0
@@ -252,6 +258,10 @@ func (s *Session) lookup(id int) (*Socket, *Error) {
 
 // fail records that the call op on sock failed with err.
 func (s *Session) fail(req Req, op string, sock int, err *Error) {
+	if req.rep != nil {
+		req.rep.failed(err) // a repeat's send: the repeat answers (repeat.go)
+		return
+	}
 	s.Reject(req, op, sock, err)
 }
 

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"sync"
@@ -31,6 +32,7 @@ type Socket struct {
 	rdShut  bool // read side finished: EOF from the peer, or shutdown(read)
 	wrShut  bool // write side finished: shutdown(write)
 	tcp     *net.TCPConn
+	tls     *tls.Conn // a TLS connection over tcp (tls.go): sends, reads, shutdown and close go through it
 	ln      *net.TCPListener
 	udp     *net.UDPConn
 	proxy   *badnet.Proxy
@@ -52,6 +54,10 @@ type Socket struct {
 	tmode   timeoutMode // blocking, non-blocking or with a timeout
 	timeout time.Duration
 	blocked *blockedCall // the call waiting in the kernel, if any
+
+	groups []membership // multicast groups joined (multicast.go)
+
+	rep *repeat // the repeat running on this socket, if any (repeat.go)
 }
 
 // rawConn returns the kernel socket behind sk for system calls, or nil.
@@ -194,14 +200,17 @@ func (s *Session) closeSocket(sk *Socket, req Req, reason string, auto bool) boo
 		sk.mu.Unlock()
 		return false
 	}
-	c := sk.conn()
+	c, tc := sk.conn(), sk.tls
 	sk.cancel()
-	if c != nil {
+	if c != nil && tc == nil {
 		c.Close()
 	}
 	s.log.Append(&Event{Type: TypeResult, Op: "close", Sock: sk.id, ID: req.ID, Origin: req.Origin, Auto: auto})
 	s.log.Append(sk.stateEvent(StateClosed, reason))
 	sk.mu.Unlock()
+	if tc != nil {
+		s.closeTLS(tc) // its close_notify may wait for the peer: not under sk.mu
+	}
 	s.forget(sk)
 	return true
 }

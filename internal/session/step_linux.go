@@ -95,6 +95,10 @@ func (s *Session) toStep(req Req, sk *Socket) {
 		sk.mu.Unlock()
 		s.fail(req, "step", sk.id, Errorf(CodeBadState, "socket %d is already in step mode", sk.id))
 		return
+	case sk.tls != nil:
+		sk.mu.Unlock()
+		s.fail(req, "step", sk.id, errTLSStep(sk.id))
+		return
 	}
 	switch {
 	case sk.tcp != nil:
@@ -214,6 +218,16 @@ func (s *Session) setSockOpt(req Req, sk *Socket, option string, value int) {
 		level, name = unix.IPPROTO_IP, unix.IP_TTL
 		if ip6 {
 			level, name = unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS
+		}
+	case "IP_MULTICAST_TTL":
+		level, name = unix.IPPROTO_IP, unix.IP_MULTICAST_TTL
+		if ip6 {
+			level, name = unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS
+		}
+	case "IP_MULTICAST_LOOP":
+		level, name = unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP
+		if ip6 {
+			level, name = unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP
 		}
 	}
 	var (

@@ -27,6 +27,12 @@ type SockState struct {
 	Backlog int            `json:"backlog,omitempty"`
 	Options map[string]int `json:"options,omitempty"`
 	Timeout *SockTimeout   `json:"timeout,omitempty"`
+	Rules   []SockRule     `json:"rules,omitempty"` // responders (protocol.md §16.3), by number
+	// TLS is what a TLS connect negotiated (protocol.md §16.4).
+	TLS *TLSInfo `json:"tls,omitempty"`
+	// Repeating is the seq of the call of the repeat running on the
+	// socket (protocol.md §16.2), 0 if none.
+	Repeating uint64 `json:"repeating,omitempty"`
 
 	InBytes  int64 `json:"in_bytes,omitempty"`
 	InMsgs   int64 `json:"in_msgs,omitempty"`
@@ -42,12 +48,24 @@ type SockTimeout struct {
 	MS  int    `json:"timeout_ms,omitempty"`
 }
 
+// SockRule is a responder rule as its respond call spelled it.
+type SockRule struct {
+	Rule    int     `json:"rule"`
+	Match   string  `json:"match"`
+	Pattern Spelled `json:"pattern"`
+	Reply   Spelled `json:"reply"`
+}
+
 // Sockets folds events into the state of every socket they leave open.
 // The zero value is empty and ready to use. It is not safe for concurrent
 // use.
 type Sockets struct {
 	m    map[int]*SockState
 	gone map[int]struct{} // closed or failed: a later call does not bring it back
+	rule map[int]SockRule // by socket: the respond call its result will answer
+
+	// By socket: the calls of its repeats not yet answered (repeat.go).
+	rep map[int]repeatCall
 }
 
 // Fold applies e. Only a call and a state make a socket known, as for the
@@ -71,6 +89,9 @@ func (t *Sockets) Fold(e *Event) {
 	}
 	if s == nil {
 		return
+	}
+	if e.Op == "repeat" {
+		t.repeat(s, e)
 	}
 	switch e.Type {
 	case TypeCall:
@@ -101,6 +122,8 @@ func (t *Sockets) Fold(e *Event) {
 		s.Reason = e.Reason
 		if e.State == StateClosed || e.State == StateFailed {
 			delete(t.m, e.Sock)
+			delete(t.rule, e.Sock)
+			delete(t.rep, e.Sock)
 			if t.gone == nil {
 				t.gone = map[int]struct{}{}
 			}
@@ -154,6 +177,20 @@ func (t *Sockets) call(s *SockState, e *Event) {
 		if s.Family == "" {
 			s.Family = "ip4"
 		}
+	case "respond":
+		// Its result, with the rule's number, follows before any other
+		// respond on the socket (the session logs both under one lock).
+		r := SockRule{Match: e.Match}
+		if e.Pattern != nil {
+			r.Pattern = *e.Pattern
+		}
+		if e.Reply != nil {
+			r.Reply = *e.Reply
+		}
+		if t.rule == nil {
+			t.rule = map[int]SockRule{}
+		}
+		t.rule[e.Sock] = r
 	}
 }
 
@@ -165,6 +202,10 @@ func (t *Sockets) result(s *SockState, e *Event) {
 		s.Remote = e.Remote
 	}
 	switch e.Op {
+	case "connect":
+		if e.TLS != nil {
+			s.TLS = e.TLS // events are immutable: it can be shared
+		}
 	case "proxy", "proxy_set":
 		k := Knobs{}
 		if e.Knobs != nil {
@@ -195,6 +236,14 @@ func (t *Sockets) result(s *SockState, e *Event) {
 		if e.Backlog != 0 {
 			s.Backlog = e.Backlog
 		}
+	case "respond":
+		if r, ok := t.rule[e.Sock]; ok && e.Rule > 0 {
+			r.Rule = e.Rule
+			s.Rules = append(s.Rules, r)
+			delete(t.rule, e.Sock)
+		}
+	case "unrespond":
+		s.Rules = slices.DeleteFunc(s.Rules, func(r SockRule) bool { return r.Rule == e.Rule })
 	}
 }
 
@@ -205,6 +254,7 @@ func (t *Sockets) List() []SockState {
 		c := *s
 		c.Half = slices.Clone(s.Half)
 		c.Options = maps.Clone(s.Options)
+		c.Rules = slices.Clone(s.Rules)
 		if s.Knobs != nil {
 			k := *s.Knobs
 			c.Knobs = &k

@@ -32,7 +32,7 @@ func (s *Session) Connect(req Req, a ConnectArgs) int {
 		a.Timeout = s.limits.ConnectTimeout
 	}
 	call := &Event{Type: TypeCall, Op: "connect", ID: req.ID, Origin: req.Origin,
-		Host: a.Host, Port: a.Port, Family: a.Family, Timeout: int(a.Timeout / time.Millisecond)}
+		Host: a.Host, Port: a.Port, Family: a.Family, Timeout: int(a.Timeout / time.Millisecond), TLS: a.TLS.call()}
 	sk, err := s.newSocket(KindTCP, 0)
 	if err != nil {
 		s.log.Append(call)
@@ -106,6 +106,12 @@ func (s *Session) connect(req Req, sk *Socket, a ConnectArgs) {
 		}
 		sk.tcp = tc
 		sk.local, sk.remote = addrPortOf(tc.LocalAddr()), addrPortOf(tc.RemoteAddr())
+		if a.TLS != nil {
+			s.log.Append(sk.stateEvent(StateHandshaking, ""))
+			sk.mu.Unlock()
+			s.handshake(ctx, req, sk, tc, target, a.Host, a.TLS)
+			return
+		}
 		s.log.Append(&Event{Type: TypeResult, Op: "connect", Sock: sk.id, ID: req.ID, Origin: req.Origin,
 			Addr: target.String(), Local: sk.local.String(), Remote: sk.remote.String()})
 		s.logger.Info("connected", "sock", sk.id, "local", sk.local.String(), "remote", sk.remote.String())
@@ -277,13 +283,21 @@ func (s *Session) acceptLoop(ln *Socket) {
 // pausing while the owner's window is full so TCP pushes back on the peer.
 func (s *Session) readStream(sk *Socket) {
 	sk.mu.Lock()
-	remote := sk.remote
+	remote, tc := sk.remote, sk.tls
 	sk.mu.Unlock()
 	for {
 		if s.log.WaitRoom(sk.live) != nil {
 			return
 		}
-		data, err := readStream(sk.tcp)
+		var (
+			data []byte
+			err  error
+		)
+		if tc != nil {
+			data, err = readTLS(tc)
+		} else {
+			data, err = readStream(sk.tcp)
+		}
 		if len(data) > 0 {
 			e := &Event{Type: TypeData, Op: "recv", Sock: sk.id, Auto: true, Len: len(data), Data: data}
 			s.log.Append(e)
@@ -334,25 +348,7 @@ func (s *Session) peerEOF(sk *Socket) {
 // it reports how many bytes the kernel took, and carries them.
 func (s *Session) Send(req Req, sock int, data []byte) {
 	s.log.Append(&Event{Type: TypeCall, Op: "send", Sock: sock, ID: req.ID, Origin: req.Origin, Len: len(data)})
-	sk, err := s.lookup(sock)
-	if err == nil && sk.kindNow() != KindTCP {
-		err = Errorf(CodeBadState, "socket %d is a %s: send needs a connected TCP socket (use sendto on a UDP socket)", sock, sk.kindNow())
-	}
-	if err == nil && len(data) > s.limits.MaxSend {
-		err = Errorf(CodeTooLarge, "payload is %d bytes; the most one send may carry is %d", len(data), s.limits.MaxSend)
-	}
-	if err == nil {
-		err = s.enqueue(sk, int64(len(data)), func() {
-			if sk.isStep() {
-				s.stepSend(req, sk, data)
-			} else {
-				s.send(req, sk, data)
-			}
-		})
-	}
-	if err != nil {
-		s.fail(req, "send", sock, err)
-	}
+	s.queueSend(req, "send", sock, Literal(data), s.sendOn(req))
 }
 
 func (s *Session) send(req Req, sk *Socket, data []byte) {
@@ -361,7 +357,7 @@ func (s *Session) send(req Req, sk *Socket, data []byte) {
 	dequeue := sync.OnceFunc(func() { sk.dequeued(len(data)) })
 	defer dequeue()
 	sk.mu.Lock()
-	c, wrShut, state, remote := sk.tcp, sk.wrShut, sk.state, sk.remote
+	c, tc, wrShut, state, remote := sk.tcp, sk.tls, sk.wrShut, sk.state, sk.remote
 	sk.mu.Unlock()
 	switch {
 	case state == StateClosed || state == StateFailed:
@@ -383,10 +379,18 @@ func (s *Session) send(req Req, sk *Socket, data []byte) {
 		s.fail(req, "send", sk.id, Errorf(CodeCancelled, "send cancelled: socket %d was closed while it waited for the session's byte rate", sk.id))
 		return
 	}
-	n, err := c.Write(data)
+	var (
+		n   int
+		err error
+	)
+	if tc != nil {
+		n, err = tc.Write(data)
+	} else {
+		n, err = c.Write(data)
+	}
 	dequeue()
 	if n > 0 || err == nil {
-		s.log.Append(&Event{Type: TypeSent, Op: "send", Sock: sk.id, ID: req.ID, Origin: req.Origin, Len: n, Data: data[:n]})
+		s.log.Append(&Event{Type: TypeSent, Op: "send", Sock: sk.id, ID: req.ID, Origin: req.Origin, Repeat: req.iter, Len: n, Data: data[:n]})
 	}
 	if err != nil {
 		if sk.isDone() {
@@ -427,15 +431,20 @@ func (s *Session) Shutdown(req Req, sock int, how string) {
 }
 
 func (s *Session) shutdown(req Req, sk *Socket, how string) {
+	rd, wr := how == "read" || how == "both", how == "write" || how == "both"
+	var err error
+	if tc, shut := sk.tlsWriting(); wr && tc != nil && !shut {
+		// TLS's close_notify first; it may wait for a peer that does not
+		// read, so not under sk.mu.
+		err = tc.CloseWrite()
+	}
 	sk.mu.Lock()
 	if sk.doneLocked() || sk.tcp == nil {
 		sk.mu.Unlock()
 		s.fail(req, "shutdown", sk.id, Errorf(CodeBadState, "socket %d is not connected", sk.id))
 		return
 	}
-	var err error
-	rd, wr := how == "read" || how == "both", how == "write" || how == "both"
-	if wr && !sk.wrShut {
+	if wr && !sk.wrShut && err == nil {
 		err = sk.tcp.CloseWrite()
 	}
 	if rd && !sk.rdShut && err == nil {

@@ -41,25 +41,7 @@ type SendToArgs struct {
 func (s *Session) SendTo(req Req, sock int, a SendToArgs) {
 	s.log.Append(&Event{Type: TypeCall, Op: "sendto", Sock: sock, ID: req.ID, Origin: req.Origin,
 		Host: a.Host, Port: a.Port, Family: a.Family, Len: len(a.Data)})
-	sk, err := s.lookup(sock)
-	if err == nil && sk.kindNow() != KindUDP {
-		err = Errorf(CodeBadState, "socket %d is a %s: sendto needs a UDP socket (use send on a TCP connection)", sock, sk.kindNow())
-	}
-	if err == nil && len(a.Data) > s.limits.MaxSend {
-		err = Errorf(CodeTooLarge, "payload is %d bytes; the most one sendto may carry is %d", len(a.Data), s.limits.MaxSend)
-	}
-	if err == nil {
-		err = s.enqueue(sk, int64(len(a.Data)), func() {
-			if sk.isStep() {
-				s.stepSendTo(req, sk, a)
-			} else {
-				s.sendTo(req, sk, a)
-			}
-		})
-	}
-	if err != nil {
-		s.fail(req, "sendto", sock, err)
-	}
+	s.queueSend(req, "sendto", sock, Literal(a.Data), s.sendToOn(req, a))
 }
 
 func (s *Session) sendTo(req Req, sk *Socket, a SendToArgs) {
@@ -104,7 +86,7 @@ func (s *Session) sendTo(req Req, sk *Socket, a SendToArgs) {
 		return
 	}
 	s.log.Append(&Event{Type: TypeSent, Op: "sendto", Sock: sk.id, ID: req.ID, Origin: req.Origin,
-		Peer: to.String(), Len: n, Data: a.Data[:n]})
+		Repeat: req.iter, Peer: to.String(), Len: n, Data: a.Data[:n]})
 }
 
 // readDatagrams is live mode's recvfrom(): every datagram becomes an event.
