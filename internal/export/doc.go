@@ -1,7 +1,9 @@
 // Package export turns a session's event log into other forms: the log
 // itself as JSON lines (WriteLog, ReadLog), the same session as a runnable
-// Python script (the socket module) and a runnable Go program (packages net
-// and syscall), each call of it as a snippet in both languages for the
+// Python script (the socket module, and ssl for TLS) and a runnable Go
+// program (packages net and syscall, and crypto/tls for TLS), with the
+// toolkit's repeats as loops and its responders' firings as the sends they
+// were (walk_toolkit.go), each call of it as a snippet in both languages for the
 // page's Code tab, and its TCP and UDP traffic as a pcapng capture for
 // Wireshark (PCAPNG), with each packet commented with the call that made it.
 //

@@ -62,7 +62,7 @@ func kernelFailure(e *session.Event) (failure, bool) {
 	}
 	f.errno = ""
 	switch e.Code {
-	case session.CodeTimeout, session.CodeWouldBlock, session.CodeInProgress, session.CodeNameNotFound:
+	case session.CodeTimeout, session.CodeWouldBlock, session.CodeInProgress, session.CodeNameNotFound, session.CodeTLS:
 		return f, true
 	}
 	return f, false
@@ -83,6 +83,8 @@ func (f failure) python() string {
 		return "BlockingIOError: [Errno 115] Operation now in progress"
 	case session.CodeNameNotFound:
 		return "socket.gaierror: [Errno -2] Name or service not known"
+	case session.CodeTLS:
+		return "ssl.SSLError: " + f.message
 	}
 	return "OSError: " + f.message
 }
@@ -99,6 +101,8 @@ func (f failure) pythonClass() string {
 		return "BlockingIOError"
 	case session.CodeNameNotFound:
 		return "socket.gaierror"
+	case session.CodeTLS:
+		return "ssl.SSLError"
 	}
 	return "OSError"
 }

@@ -131,6 +131,9 @@ var goOptions = map[string][4]string{
 	"SO_SNDBUF":    {"syscall.SOL_SOCKET", "syscall.SO_SNDBUF"},
 	"TCP_NODELAY":  {"syscall.IPPROTO_TCP", "syscall.TCP_NODELAY"},
 	"IP_TTL":       {"syscall.IPPROTO_IP", "syscall.IP_TTL", "syscall.IPPROTO_IPV6", "syscall.IPV6_UNICAST_HOPS"},
+
+	"IP_MULTICAST_TTL":  {"syscall.IPPROTO_IP", "syscall.IP_MULTICAST_TTL", "syscall.IPPROTO_IPV6", "syscall.IPV6_MULTICAST_HOPS"},
+	"IP_MULTICAST_LOOP": {"syscall.IPPROTO_IP", "syscall.IP_MULTICAST_LOOP", "syscall.IPPROTO_IPV6", "syscall.IPV6_MULTICAST_LOOP"},
 }
 
 var goShut = map[string]string{"read": "syscall.SHUT_RD", "write": "syscall.SHUT_WR", "both": "syscall.SHUT_RDWR"}
@@ -150,7 +153,13 @@ func (g *goWriter) stmt(st *stmt, snippet bool) []string {
 // a comment.
 func (g *goWriter) render(st *stmt, snippet bool) (lines []string, code bool) {
 	if st.kind == kNote {
+		if st.rule != nil {
+			return []string{"// " + comment(ruleNote(st.rule, goDialect{}))}, false
+		}
 		return []string{"// " + comment(st.note)}, false
+	}
+	if st.kind == kRepeat {
+		return g.loop(st, snippet)
 	}
 	note := comment(outcome(st, goDialect{}))
 	name := st.sockName()
@@ -238,6 +247,15 @@ func (g *goWriter) render(st *stmt, snippet bool) (lines []string, code bool) {
 	case kDial:
 		g.need("net")
 		call = []string{fmt.Sprintf("%s net.Dial(%q, %s)", assign(made(sv)+", err"), goNetwork("tcp", st.to.host, sv.family, false), g.hostPort(st.to))}
+		if st.tls != nil {
+			call = []string{fmt.Sprintf("%s tls.Dial(%q, %s, %s)", assign(made(sv)+", err"), goNetwork("tcp", st.to.host, sv.family, false), g.hostPort(st.to), g.tlsConfig(st))}
+		}
+	case kJoin:
+		j, ok := g.join(st)
+		if !ok {
+			return g.cannot(st, "the group "+st.group+" is not an address"), false
+		}
+		call = []string{j}
 	case kUDP:
 		g.need("net")
 		call = []string{fmt.Sprintf("%s net.ListenPacket(%q, %s)", assign(made(sv)+", err"), goNetwork("udp", st.to.host, sv.family, true), g.hostPort(st.to))}
@@ -322,6 +340,8 @@ func (g *goWriter) render(st *stmt, snippet bool) (lines []string, code bool) {
 		post = []string{g.trace(name, "send", "data")}
 	case kShutdown:
 		switch {
+		case sv.tls:
+			call = g.tlsShutdown(st)
 		case sv.repr == reprFD:
 			g.need("syscall")
 			call = []string{fmt.Sprintf("err = syscall.Shutdown(%s, %s)", name, goShut[st.how])}
@@ -341,6 +361,12 @@ func (g *goWriter) render(st *stmt, snippet bool) (lines []string, code bool) {
 	}
 	if note != "" {
 		call[len(call)-1] += " // " + note
+	}
+	if remark := remarks(st, goDialect{}); remark != "" {
+		pre = append([]string{"// " + comment(remark)}, pre...)
+		if snippet {
+			call = append([]string{"// " + comment(remark)}, call...)
+		}
 	}
 	if snippet {
 		return call, !isComment(st)
@@ -401,6 +427,8 @@ func (g *goWriter) setsockopt(st *stmt) string {
 			l = fmt.Sprintf("&syscall.Linger{Onoff: 1, Linger: %d}", st.value)
 		}
 		set = fmt.Sprintf("syscall.SetsockoptLinger(%%s, syscall.SOL_SOCKET, syscall.SO_LINGER, %s)", l)
+	} else if st.option == "IP_MULTICAST_IF" {
+		set = g.multicastIf(st)
 	} else {
 		o, ok := goOptions[st.option]
 		if !ok {
@@ -416,7 +444,7 @@ func (g *goWriter) setsockopt(st *stmt) string {
 		return "err = " + fmt.Sprintf(set, sv.name)
 	}
 	g.helper("withFD")
-	return fmt.Sprintf("err = withFD(%s, func(fd int) error { return %s })", sv.name, fmt.Sprintf(set, "fd"))
+	return fmt.Sprintf("err = withFD(%s, func(fd int) error { return %s })", g.raw(sv), fmt.Sprintf(set, "fd"))
 }
 
 // settimeout is Python's settimeout in Go: the settimeout helper for a
@@ -632,6 +660,17 @@ func withFD(c any, f func(fd int) error) error {
 		return err
 	}
 	return ferr
+}
+`},
+	{"ifindex", []string{"log", "net"}, `
+// ifindex is the index of the network interface called name, which
+// multicast options take.
+func ifindex(name string) int32 {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		log.Fatalf("interface %s: %v", name, err)
+	}
+	return int32(ifi.Index)
 }
 `},
 	{"fdPort", []string{"log", "syscall"}, `

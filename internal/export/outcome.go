@@ -64,8 +64,17 @@ func success(st *stmt, d dialect) string {
 			return "listening on " + d.addr(st.local)
 		}
 	case kDial, kConnect:
+		s := ""
 		if st.local != "" {
-			return "connected from " + d.addr(st.local)
+			s = "connected from " + d.addr(st.local)
+		}
+		if t := st.tlsGot; t != nil {
+			s = join(s, join(t.Version+" "+t.Cipher, ifNot(t.ALPN, "ALPN "+t.ALPN)))
+		}
+		return s
+	case kJoin:
+		if st.iface != "" {
+			return st.group + " on " + st.iface
 		}
 	case kAccept:
 		if st.remote != "" {
@@ -118,8 +127,20 @@ func autoText(st *stmt) string {
 		return "live mode read end-of-file by itself: the peer finished sending"
 	case kRecvError:
 		return "live mode's read failed"
+	case kSend, kSendTo:
+		if st.firing != nil {
+			return "a responder sent this by itself"
+		}
 	}
 	return "live mode did this by itself"
+}
+
+// ifNot is s unless v is empty.
+func ifNot(v, s string) string {
+	if v == "" {
+		return ""
+	}
+	return s
 }
 
 func join(a, b string) string {

@@ -38,7 +38,13 @@ type tcpConn struct {
 	ends  [2]tcpEnd
 	phase tcpPhase
 	mss   int
+	// note is added to the comment of the connection's first packet: a
+	// TLS connection says that it is shown as its plaintext.
+	note string
 }
+
+// tlsNote is the note of a TLS connection's first packet.
+const tlsNote = "TLS connection: shown as its decrypted application data; the handshake and records are not in the log"
 
 // tcpEnd is one end of a connection.
 type tcpEnd struct {
@@ -65,6 +71,9 @@ type tcpSock struct {
 	// half-closed (read) state is that shutdown's, not the peer's FIN.
 	shutHow  string
 	readShut bool
+	// tls is set for a TLS connect (protocol.md §16.4): the log has its
+	// plaintext, which the capture shows as the TCP payload.
+	tls bool
 }
 
 func (s *synth) tcpSock(id int) *tcpSock {
@@ -79,6 +88,9 @@ func (s *synth) tcpSock(id int) *tcpSock {
 // planTCP notes the TCP sockets and the connection each one had: from the
 // first event that names both its ends.
 func (s *synth) planTCP(e *session.Event) {
+	if e.Sock != 0 && ((e.TLS != nil && e.Op == "connect") || e.State == session.StateHandshaking) {
+		s.tcpSock(e.Sock).tls = true
+	}
 	switch {
 	case e.Type == session.TypeResult && e.Op == "connect":
 		s.link(e.Sock, 0, e.Local, e.Remote)
@@ -87,7 +99,7 @@ func (s *synth) planTCP(e *session.Event) {
 	case e.Type == session.TypeState && e.Kind == session.KindTCP:
 		ts := s.tcpSock(e.Sock)
 		switch e.State {
-		case session.StateEstablished, session.StateHalfClosed:
+		case session.StateHandshaking, session.StateEstablished, session.StateHalfClosed:
 			s.link(e.Sock, e.Parent, e.Local, e.Remote)
 		case session.StateBound:
 			if local, ok := addrOf(e.Local); ok {
@@ -124,6 +136,9 @@ func (s *synth) link(id, parent int, local, remote string) {
 			ts.end = 0
 		}
 		c.ends[ts.end].sock = id
+		if ts.tls {
+			c.note = tlsNote
+		}
 		return
 	}
 	ts.end = 0
@@ -134,6 +149,9 @@ func (s *synth) link(id, parent int, local, remote string) {
 	ends[ts.end], ends[1-ts.end] = l, r
 	ts.conn = newConn(ends[0], ends[1])
 	ts.conn.ends[ts.end].sock = id
+	if ts.tls {
+		ts.conn.note = tlsNote
+	}
 	key = [2]netip.AddrPort{l, r}
 	s.waiting[key] = append(s.waiting[key], ts.conn)
 }
@@ -168,7 +186,9 @@ func (s *synth) tcpState(ts *tcpSock, e *session.Event) {
 	switch e.State {
 	case session.StateConnecting:
 		s.connecting(ts, e)
-	case session.StateEstablished:
+	case session.StateHandshaking, session.StateEstablished:
+		// A TLS connect's TCP connection is up when it starts its
+		// handshake.
 		if ts.attempt != nil {
 			s.connected(ts)
 		}
@@ -317,6 +337,9 @@ func (s *synth) tcpError(ts *tcpSock, e *session.Event) {
 		c.ends[1].next = 0 // Linux answers a SYN it refuses from sequence number 0
 		s.rst(c, 1, sockCall("connect", ts.id)+": RST from the peer (connection refused)")
 	case c == nil || ts.attempt != nil:
+	case e.Code == session.CodeTLS:
+		// The handshake failed: the client closed the connection.
+		s.fin(c, ts.end, sockCall(e.Op, ts.id), " (the TLS handshake failed)")
 	case e.Errno == "ECONNRESET" || e.Code == session.CodeReset:
 		s.rst(c, 1-ts.end, sockCall(e.Op, ts.id)+": RST from the peer (connection reset)")
 	case e.Errno == "EPIPE" && !c.ends[ts.end].fin:
@@ -423,6 +446,10 @@ func (s *synth) segment(c *tcpConn, from int, flags uint8, payload []byte, comme
 		src.next++
 	}
 	src.next += uint32(len(payload))
+	if c.note != "" {
+		comment += " (" + c.note + ")"
+		c.note = ""
+	}
 	pkt := s.pb.tcp(seg)
 	s.emit(s.t, pkt, len(pkt), comment)
 }

@@ -157,7 +157,7 @@ func readCapTraffic(evs []*session.Event) *capTraffic {
 			lt.socks[e.Child] = true
 			ends(tcpOf(e.Child), e.Local, e.Remote)
 		case e.Type == session.TypeState && e.Kind == session.KindTCP &&
-			(e.State == session.StateEstablished || e.State == session.StateHalfClosed):
+			(e.State == session.StateHandshaking || e.State == session.StateEstablished || e.State == session.StateHalfClosed):
 			ends(tcpOf(e.Sock), e.Local, e.Remote)
 		case e.Type == session.TypeState && e.Kind == session.KindUDP:
 			if ap, err := netip.ParseAddrPort(e.Local); err == nil && !udpOf(e.Sock).local.IsValid() {
@@ -189,7 +189,8 @@ func readCapTraffic(evs []*session.Event) *capTraffic {
 		case !connected:
 		case e.Type == session.TypeResult && e.Op == "shutdown" && e.How != "write":
 			readShut[e.Sock] = true
-		case e.Type == session.TypeState && (e.State == session.StateClosed || e.Half == "write"):
+		case e.Type == session.TypeState && (e.State == session.StateClosed || e.Half == "write"),
+			e.Type == session.TypeError && e.Code == session.CodeTLS: // a failed handshake closes
 			tl.finished = true
 		case e.Type == session.TypeState && e.Half == "read" && !readShut[e.Sock], e.Type == session.TypeData && e.EOF:
 			tl.peerFinished = true

@@ -48,8 +48,14 @@ PLAYGROUND_TRACE=1 prints every send and receive in hex.
 `)
 	out.WriteString(span(p))
 	out.WriteString("\"\"\"\n\nimport os\nimport socket\n")
+	if r.ssl {
+		out.WriteString("import ssl\n")
+	}
 	if r.structs {
 		out.WriteString("import struct\n")
+	}
+	if r.time {
+		out.WriteString("import time\n")
 	}
 	out.WriteString(`
 TRACE = os.environ.get("PLAYGROUND_TRACE") == "1"
@@ -93,8 +99,13 @@ func span(p *program) string {
 // pyWriter renders statements as Python, and remembers what the script
 // needs besides the socket module.
 type pyWriter struct {
-	structs bool // SO_LINGER's value is a struct
+	structs bool // SO_LINGER's value, a multicast membership: a struct
 	exactly bool // recv_exactly is used
+	ssl     bool // a TLS connection
+	time    bool // a repeat sleeps between its sends
+	// noShut are TLS connections whose half-close the script could not
+	// make: the peer's end-of-stream never comes (python_toolkit.go).
+	noShut map[*sockVar]bool
 }
 
 // pyDialect writes outcome comments as Python shows values.
@@ -118,6 +129,9 @@ var pyOptions = map[string][4]string{
 	"SO_LINGER":    {"socket.SOL_SOCKET", "socket.SO_LINGER"},
 	"TCP_NODELAY":  {"socket.IPPROTO_TCP", "socket.TCP_NODELAY"},
 	"IP_TTL":       {"socket.IPPROTO_IP", "socket.IP_TTL", "socket.IPPROTO_IPV6", "socket.IPV6_UNICAST_HOPS"},
+
+	"IP_MULTICAST_TTL":  {"socket.IPPROTO_IP", "socket.IP_MULTICAST_TTL", "socket.IPPROTO_IPV6", "socket.IPV6_MULTICAST_HOPS"},
+	"IP_MULTICAST_LOOP": {"socket.IPPROTO_IP", "socket.IP_MULTICAST_LOOP", "socket.IPPROTO_IPV6", "socket.IPV6_MULTICAST_LOOP"},
 }
 
 // stmt renders one statement: as the script makes it, or (snippet) as the
@@ -126,7 +140,13 @@ func (r *pyWriter) stmt(st *stmt, snippet bool) []string {
 	name := st.sockName()
 	note := comment(outcome(st, pyDialect{}))
 	if st.kind == kNote {
+		if st.rule != nil {
+			return []string{"# " + comment(ruleNote(st.rule, pyDialect{}))}
+		}
 		return []string{"# " + comment(st.note)}
+	}
+	if st.kind == kRepeat {
+		return r.loop(st, snippet)
 	}
 	// The payload: in the script a variable the call and the trace share.
 	payload := ""
@@ -156,6 +176,9 @@ func (r *pyWriter) stmt(st *stmt, snippet bool) []string {
 			level, opt = o[2], o[3]
 		}
 		value := itoa(st.value)
+		if st.option == "IP_MULTICAST_IF" {
+			level, opt, value = r.multicastIf(st)
+		}
 		if st.option == "SO_LINGER" {
 			r.structs = true
 			value = `struct.pack("ii", 0, 0)`
@@ -178,10 +201,25 @@ func (r *pyWriter) stmt(st *stmt, snippet bool) []string {
 		code = []string{fmt.Sprintf("%s = socket.create_server(%s%s)", name, pyTarget(st.to), fam)}
 	case kDial:
 		code = []string{fmt.Sprintf("%s = socket.create_connection(%s)", name, pyTarget(st.to))}
+		if st.tls != nil {
+			code = r.tlsDial(st)
+		}
+	case kJoin:
+		code = []string{r.join(st)}
 	case kUDP:
 		code = []string{
 			fmt.Sprintf("%s = socket.socket(%s, socket.SOCK_DGRAM)", name, pyFamily(st.sock.family)),
 			fmt.Sprintf("%s.bind(%s)", name, pyTarget(st.to)),
+		}
+		if any := groupWildcard(st.to.host); any != "" {
+			// Go's net package, which made the session's socket, binds the
+			// wildcard address for a group's: so does the script, to get
+			// what the session got (unicast to the port too).
+			w := *st.to
+			w.host = any
+			code = []string{code[0],
+				"# the wildcard address: for the group " + comment(st.to.host) + ", Go's net package (the session's) binds it",
+				fmt.Sprintf("%s.bind(%s)", name, pyTarget(&w))}
 		}
 	case kConnect:
 		code = []string{fmt.Sprintf("%s.connect(%s)", name, pyTarget(st.to))}
@@ -207,6 +245,9 @@ func (r *pyWriter) stmt(st *stmt, snippet bool) []string {
 	case kRecvEOF:
 		code = []string{fmt.Sprintf("data = %s.recv(1)", name)}
 		traced = []string{fmt.Sprintf("trace(%q, \"recv\", data)", name)}
+		if r.noShut[st.sock] {
+			return []string{"# " + code[0] + "  # " + comment(note) + "; not here: the script could not half-close TLS above, so the peer does not finish"}
+		}
 	case kRecvError:
 		code = []string{fmt.Sprintf("data = %s.recv(65536)", name)}
 	case kSend:
@@ -222,13 +263,23 @@ func (r *pyWriter) stmt(st *stmt, snippet bool) []string {
 		traced = []string{fmt.Sprintf("trace(%q, \"send\", data)", name)}
 	case kShutdown:
 		code = []string{fmt.Sprintf("%s.shutdown(%s)", name, pyShut[st.how])}
+		if st.sock != nil && st.sock.tls && st.how != "read" {
+			return r.tlsShutdown(st, code, note)
+		}
 	case kClose:
 		code = []string{name + ".close()"}
 	}
 	if note != "" {
 		code[len(code)-1] += "  # " + note
 	}
+	remark := remarks(st, pyDialect{})
+	if remark != "" {
+		remark = "# " + comment(remark)
+	}
 	if snippet {
+		if remark != "" {
+			code = append([]string{remark}, code...)
+		}
 		return code
 	}
 	if isComment(st) {
@@ -236,9 +287,15 @@ func (r *pyWriter) stmt(st *stmt, snippet bool) []string {
 		for i, l := range code {
 			code[i] = "# " + l
 		}
+		if remark != "" {
+			code = append([]string{remark}, code...)
+		}
 		return code
 	}
 	var out []string
+	if remark != "" {
+		out = append(out, remark)
+	}
 	if payload != "" {
 		out = append(out, "data = "+payload)
 	}

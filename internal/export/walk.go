@@ -1,6 +1,7 @@
 package export
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -64,6 +65,8 @@ type sockVar struct {
 	// proxied is set when the socket connected through one of the
 	// session's proxies, which the program does without.
 	proxied bool
+	// tls is set for a connection made with TLS (protocol.md §16.4).
+	tls bool
 }
 
 // kind is what a statement does.
@@ -90,6 +93,8 @@ const (
 	kSendTo                     // sendto
 	kShutdown                   // shutdown(how)
 	kClose                      // close()
+	kJoin                       // join or leave a multicast group (op says which)
+	kRepeat                     // sends of a repeat, one after another: a loop
 	kNote                       // a comment only: what a program does not do
 )
 
@@ -145,6 +150,16 @@ type stmt struct {
 	size  int // bytes asked to send
 
 	note string // kNote: the comment; others: an extra remark
+
+	// The toolkit (protocol.md §16).
+	tls      *session.TLSInfo // kDial with TLS: what the connect asked for
+	tlsGot   *session.TLSInfo // kDial with TLS: what was negotiated
+	iface    string           // kJoin, kSetsockopt IP_MULTICAST_IF: the interface's name
+	group    string           // kJoin: the group
+	template string           // kSend, kSendTo: the template the bytes came from
+	firing   *firing          // kSend, kSendTo: the responder's firing that sent them
+	rule     *ruleInfo        // kNote of respond: the rule it added
+	rep      *repRun          // kRepeat: the sends
 
 	status status
 	fail   failure // stFailed
@@ -270,7 +285,12 @@ type walker struct {
 	fins map[netip.AddrPort]bool
 	// firstState is each socket's first state event in the log.
 	firstState map[int]*session.Event
-	out        *program
+	// reps are the repeats the log shows started, by their call's key
+	// (their sends carry its id); rules the responder rules, by socket and
+	// number; fired counts each rule's firings.
+	reps  map[answerKey]*repInfo
+	rules map[ruleKey]*ruleInfo
+	out   *program
 }
 
 // walk turns the log into a program.
@@ -284,6 +304,8 @@ func walk(evs []*session.Event) *program {
 		deferred: make(map[uint64][]*stmt),
 		streams:  make(map[*sockVar]*stmt),
 		fins:     make(map[netip.AddrPort]bool),
+		reps:     make(map[answerKey]*repInfo),
+		rules:    make(map[ruleKey]*ruleInfo),
 		out:      &program{},
 	}
 	w.firstState = make(map[int]*session.Event)
@@ -331,9 +353,20 @@ func (w *walker) emit(st *stmt) {
 // session closes a socket in the kernel before it logs the close, so the
 // peer's end-of-file may be logged before the close that caused it, and
 // reading it there would wait for ever. With next nil, everything goes.
-func (w *walker) flush(next *sockVar) {
+func (w *walker) flush(next *sockVar) { w.flushBefore(next, 0) }
+
+// flushBefore is flush, but with before > 0 only of what live mode read
+// before event before, and no end-of-file: a repeat's loop leaves what
+// arrived since its last send for after its next (walk_toolkit.go). Reads
+// of one TCP socket that end up next to each other are one read.
+func (w *walker) flushBefore(next *sockVar, before uint64) {
 	kept := w.pending[:0]
+	batch := len(w.out.stmts)
 	for _, st := range w.pending {
+		if before > 0 && (st.seq >= before || st.kind == kRecvEOF) {
+			kept = append(kept, st)
+			continue
+		}
 		if st.kind == kRecvEOF && next != nil && st.sock != next {
 			kept = append(kept, st)
 			continue
@@ -344,11 +377,23 @@ func (w *walker) flush(next *sockVar) {
 			// for ever.
 			continue
 		}
+		if w.streams[st.sock] == st {
+			delete(w.streams, st.sock)
+		}
+		if n := len(w.out.stmts); st.kind == kRecvAll && n > batch {
+			if prev := w.out.stmts[n-1]; prev.kind == kRecvAll && prev.sock == st.sock {
+				prev.got = append(prev.got, st.got...)
+				prev.n = len(prev.got)
+				continue
+			}
+		}
 		w.out.stmts = append(w.out.stmts, st)
 	}
 	clear(w.pending[len(kept):])
 	w.pending = kept
-	clear(w.streams)
+	if before == 0 {
+		clear(w.streams)
+	}
 }
 
 // snippet reports whether a statement is one of the per-call snippets:
@@ -397,6 +442,10 @@ func (w *walker) event(e *session.Event) {
 		if e.Auto {
 			w.liveData(e)
 		}
+	case session.TypeSent:
+		if e.Repeat > 0 {
+			w.repeatSent(e)
+		}
 	case session.TypeState:
 		w.state(e)
 	case session.TypeRelay:
@@ -431,6 +480,7 @@ func (w *walker) call(e *session.Event) {
 	case "setsockopt":
 		st.kind = kSetsockopt
 		st.option = e.Option
+		st.iface = e.Iface
 		if e.Value != nil {
 			st.value = *e.Value
 		}
@@ -485,6 +535,15 @@ func (w *walker) call(e *session.Event) {
 			st.sock = w.newSock(e.Sock, reprConn, familyOf(e.Host, e.Family), false)
 			st.sock.proxied = st.to.proxy != ""
 		}
+		if e.TLS != nil {
+			st.tls = e.TLS
+			if st.sock != nil {
+				st.sock.tls = true
+			}
+			if f := a.final(); f != nil && f.Type == session.TypeResult {
+				st.tlsGot = f.TLS
+			}
+		}
 	case "accept":
 		st.kind = kAccept
 		if r := a.final(); r != nil && r.Type == session.TypeResult && r.Child != 0 {
@@ -499,9 +558,17 @@ func (w *walker) call(e *session.Event) {
 	case "send", "sendto":
 		st.kind = kSend
 		st.size = e.Len
+		st.template = e.Template
 		if s := a.sentEvent(); s != nil {
-			st.data, st.known = s.Data, s.Len >= e.Len
+			if e.Template != "" {
+				st.size = len(s.Data) // a template's call has no len: its bytes are known once sent
+			}
+			st.data, st.known = s.Data, s.Len >= st.size
 			st.sent = s.Len
+		}
+		if e.Auto && e.Rule > 0 {
+			st.auto = true
+			st.firing = w.fired(e)
 		}
 		if e.Op == "sendto" {
 			st.kind = kSendTo
@@ -544,6 +611,30 @@ func (w *walker) call(e *session.Event) {
 	case "proxy_reset":
 		st.kind = kNote
 		st.note = st.sockName() + ": the proxy reset its connections"
+	case "join", "leave":
+		st.kind = kJoin
+		st.group, st.iface = e.Group, e.Iface
+		if st.sock == nil {
+			st.kind, st.note = kNote, e.Op+" "+e.Group+" on no socket"
+		}
+	case "repeat":
+		if !w.repeatCall(st, e, a) {
+			return // its sends are the program's loops
+		}
+	case "stop":
+		st.kind = kNote
+		st.note = st.sockName() + ": stop: the repeat on it ends here; the loop above sends as many as the session did"
+		if f := a.final(); f != nil && f.Type == session.TypeError {
+			st.note = st.sockName() + ": stop (not done: " + f.Message + ")"
+		}
+	case "respond":
+		w.respondCall(st, e, a)
+	case "unrespond":
+		st.kind = kNote
+		st.note = fmt.Sprintf("%s: responder rule %d removed", st.sockName(), e.Rule)
+		if f := a.final(); f != nil && f.Type == session.TypeError {
+			st.note += " (not done: " + comment(f.Message) + ")"
+		}
 	default:
 		st.kind = kNote
 		st.note = st.sockName() + ": " + e.Op
@@ -646,6 +737,9 @@ func (w *walker) outcome(st *stmt, a *answer) {
 	}
 	st.status = stOK
 	st.local, st.remote, st.actual = f.Local, f.Remote, f.Actual
+	if f.Type == session.TypeResult && f.TLS != nil {
+		st.tlsGot = f.TLS
+	}
 	if f.Type == session.TypeData {
 		st.got, st.gotPeer, st.eof, st.dgramLen = f.Data, f.Peer, f.EOF, f.DgramLen
 	}
