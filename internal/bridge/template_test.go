@@ -70,6 +70,9 @@ func TestSendTemplate(t *testing.T) {
 	want := "PING 1 \x00\x01 ff\r\n"
 	if sent := c.OK("t1"); sent.Len != len(want) || sent.Repeat != 0 {
 		t.Fatalf("sent %v; want %d bytes", sent, len(want))
+	} else if !sent.Binary || string(sent.Data) != want {
+		// The client knows the template, not its expansion (§3.3).
+		t.Fatalf("sent %v came with bytes %q (binary %v); want the expansion %q", sent, sent.Data, sent.Binary, want)
 	}
 	if got := readN(t, p, len(want)); got != want {
 		t.Fatalf("the peer read %q, want %q", got, want)
@@ -101,7 +104,9 @@ func TestSendTemplate(t *testing.T) {
 
 	// A template without placeholders is its escapes' bytes.
 	c.Send(`{"id":"t3","op":"send","sock":%d,"data":{"template":"\\x7b\\x7bcounter}}\\x00"}}`, sock)
-	c.OK("t3")
+	if sent := c.OK("t3"); !sent.Binary || string(sent.Data) != "{{counter}}\x00" {
+		t.Fatalf("sent %v came with bytes %q; want its expansion", sent, sent.Data)
+	}
 	if got := readN(t, p, 12); got != "{{counter}}\x00" {
 		t.Fatalf("the peer read %q", got)
 	}

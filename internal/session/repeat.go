@@ -199,6 +199,7 @@ func (r *repeat) send(i int) {
 	sk.mu.Unlock()
 	req := r.req
 	req.iter, req.rep = i, r
+	req = req.expanded(r.args.Data)
 	if r.udp {
 		r.s.sendToOn(req, SendToArgs{Host: r.args.Host, Port: r.args.Port, Family: r.args.Family})(sk, data)
 	} else {

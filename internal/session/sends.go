@@ -14,7 +14,18 @@ import (
 // template's text and no len.
 func (s *Session) SendTemplate(req Req, sock int, t *Template) {
 	s.log.Append(&Event{Type: TypeCall, Op: "send", Sock: sock, ID: req.ID, Origin: req.Origin, Template: t.Source()})
-	s.queueSend(req, "send", sock, t, s.sendOn(req))
+	s.queueSend(req, "send", sock, t, s.sendOn(req.expanded(t)))
+}
+
+// expanded returns req for a send of t's expansion. The client that asked
+// knows the bytes it spelled, but not those a template expanded to, so
+// the send's events are given no Origin: the bridge then sends their bytes
+// to that client too (protocol.md §3.3, §16.1).
+func (req Req) expanded(t *Template) Req {
+	if t.Source() != "" {
+		req.Origin = 0
+	}
+	return req
 }
 
 // SendToTemplate is SendTo with a template in place of a.Data, expanded
@@ -22,7 +33,7 @@ func (s *Session) SendTemplate(req Req, sock int, t *Template) {
 func (s *Session) SendToTemplate(req Req, sock int, a SendToArgs, t *Template) {
 	s.log.Append(&Event{Type: TypeCall, Op: "sendto", Sock: sock, ID: req.ID, Origin: req.Origin,
 		Host: a.Host, Port: a.Port, Family: a.Family, Template: t.Source()})
-	s.queueSend(req, "sendto", sock, t, s.sendToOn(req, a))
+	s.queueSend(req, "sendto", sock, t, s.sendToOn(req.expanded(t), a))
 }
 
 // sendOn returns how a send for req runs on a socket's worker: live mode's
