@@ -21,9 +21,14 @@ import (
 // socket's worker queue like any send, so the send path's policy check,
 // queue limit and ordering apply to it.
 
-// MaxRuleBuffer is the most unconsumed bytes a TCP rule keeps: older bytes
-// are dropped as new ones arrive.
-const MaxRuleBuffer = 64 << 10
+// MaxRuleBuffer is the most unconsumed bytes a TCP rule keeps of a
+// connection's stream: older bytes are dropped as new ones arrive. It bounds
+// a regex rule's work: one that does not match rescans what it keeps each
+// time bytes arrive (a peer trickling a byte at a time makes that a scan per
+// byte), so it must be small; a regular expression's match must fit in it.
+// A contains or equals rule keeps less than its pattern's length
+// (MaxPattern, which is no longer).
+const MaxRuleBuffer = 4 << 10
 
 // responders holds every rule of a session.
 type responders struct {
@@ -51,10 +56,13 @@ type rule struct {
 	gone  atomic.Bool // removed, or its socket ended: pending firings are dropped
 }
 
-// firing is one match of a rule, to be answered.
-type firing struct {
-	r   *rule
-	num uint64 // the rule's firing number, from 1: the reply's {{counter}}
+// firings are a rule's matches in one read, to be answered one by one: a
+// count, not one value per match, since a long read can match a rule
+// hundreds of thousands of times.
+type firings struct {
+	r    *rule
+	from uint64 // the first one's firing number, from 1: its reply's {{counter}}
+	n    int
 }
 
 // Respond adds a responder rule to sock (protocol.md §16.3). Its result has
@@ -222,24 +230,34 @@ func (s *Session) heard(sk *Socket, e *Event) {
 	if s.resp.n.Load() == 0 {
 		return
 	}
-	fs := s.resp.match(sk, e)
-	for i, f := range fs {
-		if i > 0 && s.log.WaitRoom(sk.ctx) != nil {
-			return
+	first := true
+	for _, f := range s.resp.match(sk, e) {
+		for k := range f.n {
+			if !first && s.log.WaitRoom(sk.ctx) != nil {
+				return
+			}
+			first = false
+			if f.r.gone.Load() || sk.ctx.Err() != nil {
+				continue
+			}
+			s.fire(sk, e, f.r, f.from+uint64(k))
 		}
-		if f.r.gone.Load() || sk.ctx.Err() != nil {
-			continue
-		}
-		s.fire(sk, e, f)
 	}
 }
 
 // match runs the rules that apply to sk (its own, then its listener's) over
 // e's bytes, and returns their firings in that order.
-func (r *responders) match(sk *Socket, e *Event) []firing {
+func (r *responders) match(sk *Socket, e *Event) []firings {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var fs []firing
+	// A reader can deliver its last read after its socket ended and
+	// forgetRules dropped what the rules kept of it: a buffer made now
+	// would never be dropped. forgetRules runs after the socket is done,
+	// under r.mu, so a socket not done here is forgotten after this.
+	if sk.isDone() {
+		return nil
+	}
+	var fs []firings
 	for _, id := range [2]int{sk.id, sk.parent} {
 		set := r.socks[id]
 		if id == 0 || set == nil {
@@ -252,9 +270,9 @@ func (r *responders) match(sk *Socket, e *Event) []firing {
 			} else {
 				n = r.matchStream(ru, sk.id, e.Data)
 			}
-			for range n {
-				ru.fired++
-				fs = append(fs, firing{r: ru, num: ru.fired})
+			if n > 0 {
+				fs = append(fs, firings{r: ru, from: ru.fired + 1, n: n})
+				ru.fired += uint64(n)
 			}
 		}
 	}
@@ -285,8 +303,12 @@ func (ru *rule) matchDatagram(d []byte) int {
 }
 
 // matchStream adds data to what rule ru has not consumed of connection
-// conn's stream, and returns how many times it fires. Data longer than the
-// buffer is taken a buffer's worth at a time, so every byte is looked at.
+// conn's stream, and returns how many times it fires. Data is taken a
+// buffer's worth at a time, each looked at together with what the rule
+// kept before it, so every byte is looked at and a match that spans two
+// reads, or two pieces of one, is found; then the rule keeps at most
+// MaxRuleBuffer bytes. So a scan covers at most twice MaxRuleBuffer, and
+// the buffer's array stays about that size.
 func (r *responders) matchStream(ru *rule, conn int, data []byte) int {
 	bufs := r.pend[ru]
 	if bufs == nil {
@@ -299,12 +321,12 @@ func (r *responders) matchStream(ru *rule, conn int, data []byte) int {
 		n := min(len(data), MaxRuleBuffer)
 		buf = append(buf, data[:n]...)
 		data = data[n:]
-		if over := len(buf) - MaxRuleBuffer; over > 0 {
-			buf = append(buf[:0], buf[over:]...)
-		}
 		var k int
 		k, buf = ru.consume(buf)
 		fired += k
+		if over := len(buf) - MaxRuleBuffer; over > 0 {
+			buf = tail(buf, over)
+		}
 	}
 	if len(buf) == 0 {
 		delete(bufs, conn)
@@ -366,15 +388,15 @@ func tail(buf []byte, from int) []byte {
 	return buf[:n]
 }
 
-// fire logs a firing of f.r caused by data event cause on sk, and queues
-// its reply on sk's worker: to the stream's peer (send), or to the
-// datagram's sender (sendto).
-func (s *Session) fire(sk *Socket, cause *Event, f firing) {
-	a := f.r.args
-	data := a.Reply.Expand(f.num, time.Now())
-	call := &Event{Type: TypeCall, Sock: sk.id, Auto: true, Rule: f.r.num, Cause: cause.Seq}
-	if f.r.sock != sk.id {
-		call.Parent = f.r.sock // a listener's rule, firing on one of its connections
+// fire logs firing number num of rule ru, caused by data event cause on
+// sk, and queues its reply on sk's worker: to the stream's peer (send), or
+// to the datagram's sender (sendto).
+func (s *Session) fire(sk *Socket, cause *Event, ru *rule, num uint64) {
+	a := ru.args
+	data := a.Reply.Expand(num, time.Now())
+	call := &Event{Type: TypeCall, Sock: sk.id, Auto: true, Rule: ru.num, Cause: cause.Seq}
+	if ru.sock != sk.id {
+		call.Parent = ru.sock // a listener's rule, firing on one of its connections
 	}
 	if a.Reply.IsLiteral() {
 		call.Len = len(data)
@@ -414,10 +436,25 @@ func (s *Session) fire(sk *Socket, cause *Event, f firing) {
 		s.firingFailed(sk, call, Errorf(CodeTooLarge, "the reply is %d bytes; the most one send may carry is %d", len(data), s.limits.MaxSend))
 		return
 	}
-	if err := s.enqueue(sk, int64(len(data)), run); err != nil {
+	// A waiting firing counts at least firingCost in the send queue (or
+	// the whole of a smaller queue): the queue is bounded in bytes, and a
+	// reply of a byte or none would let a peer that reads nothing queue a
+	// firing for every byte it sends.
+	cost := max(len(data), int(min(firingCost, s.limits.SendQueue)))
+	send := run
+	run = func() {
+		sk.dequeued(cost - len(data)) // the send path gives back len(data)
+		send()
+	}
+	if err := s.enqueue(sk, int64(cost), run); err != nil {
 		s.firingFailed(sk, call, err)
 	}
 }
+
+// firingCost is the least a firing waiting in its socket's send queue
+// counts there (Limits.SendQueue), whatever its reply's length: about what
+// it holds while it waits, with its call event.
+const firingCost = 256
 
 // firingFailed logs that a firing could not be queued: the answer to its
 // call, which like the send path's answers has no id (and no auto, which

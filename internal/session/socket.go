@@ -159,9 +159,24 @@ func (s *Session) enqueue(sk *Socket, bytes int64, f func()) *Error {
 	sk.running = true
 	sk.mu.Unlock()
 	if !s.goroutine(func() { s.drain(sk) }) {
+		// The session is closing. f is refused; but operations others
+		// queued behind it meanwhile (they saw running set, and were told
+		// they would run) must still run and answer: a repeat waits for its
+		// send, a responder's call for its reply. This goroutine is their
+		// worker. f was first in the queue: the queue is empty whenever no
+		// worker runs.
 		sk.mu.Lock()
-		sk.running, sk.queue, sk.queued = false, nil, 0
+		sk.queue[0] = nil
+		sk.queue = sk.queue[1:]
+		sk.queued -= bytes
+		rest := len(sk.queue) > 0
+		if !rest {
+			sk.running, sk.queue = false, nil
+		}
 		sk.mu.Unlock()
+		if rest {
+			s.drain(sk)
+		}
 		return Errorf(CodeBadState, "the session is closing")
 	}
 	return nil
@@ -204,6 +219,11 @@ func (s *Session) closeSocket(sk *Socket, req Req, reason string, auto bool) boo
 	sk.cancel()
 	if c != nil && tc == nil {
 		c.Close()
+	}
+	if tc != nil {
+		// Its reader stops now, though the connection stays open for the
+		// close_notify below.
+		sk.tcp.SetReadDeadline(time.Unix(1, 0))
 	}
 	s.log.Append(&Event{Type: TypeResult, Op: "close", Sock: sk.id, ID: req.ID, Origin: req.Origin, Auto: auto})
 	s.log.Append(sk.stateEvent(StateClosed, reason))

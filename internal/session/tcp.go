@@ -300,7 +300,17 @@ func (s *Session) readStream(sk *Socket) {
 		}
 		if len(data) > 0 {
 			e := &Event{Type: TypeData, Op: "recv", Sock: sk.id, Auto: true, Len: len(data), Data: data}
-			s.log.Append(e)
+			// Nothing is logged of a socket after its end: a read that
+			// returns as the socket is closed is a read of a closed socket.
+			sk.mu.Lock()
+			done := sk.doneLocked()
+			if !done {
+				s.log.Append(e)
+			}
+			sk.mu.Unlock()
+			if done {
+				return
+			}
 			s.heard(sk, e)
 			if !s.received(sk.live, sk, "recv", remote, len(data)) {
 				return
