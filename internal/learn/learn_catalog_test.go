@@ -22,7 +22,7 @@ var issueErrnos = []string{"ECONNREFUSED", "ETIMEDOUT", "EADDRINUSE", "ECONNRESE
 
 // policyGroups are the kinds of policy refusal an error card advises on
 // (learn-errors.js, POLICY_GROUPS).
-var policyGroups = []string{"rate", "quota", "listen", "target"}
+var policyGroups = []string{"rate", "quota", "listen", "target", "multicast"}
 
 // needKeys fails for each key missing from either catalog.
 func needKeys(t *testing.T, what string, keys ...string) {

@@ -18,6 +18,9 @@ import { startReplay } from "./ui/player.js";
 import { Status, clockLeft } from "./ui/status.js";
 import { themeToggle } from "./ui/theme.js";
 import { Timeline } from "./ui/timeline.js";
+import { Toolkit } from "./toolkit.js";
+import { Payloads } from "./ui/payloads.js";
+import { retryRequest } from "./ui/tlsinfo.js";
 
 const FRAME_BUDGET_MS = 8;
 
@@ -29,6 +32,8 @@ const watching = config.page === "watch";
 // no session, read-only like a watch page.
 const replaying = config.page === "replay";
 const store = new Store();
+// Responder rules, their firings and repeats, folded from the log (toolkit.js).
+const toolkit = new Toolkit(store);
 const status = new Status(() => conn.reconnectNow());
 const announce = (text) => status.say(text);
 const timeline = new Timeline(store, announce, () => schedule());
@@ -53,13 +58,14 @@ function request(header, bytes, opts) {
 
 // onSocket makes a request about socket s, unless s belongs to an earlier
 // session: socket ids start again at 1, so its id now names another socket.
-function onSocket(s, header, bytes) {
+function onSocket(s, header, bytes, known) {
   if (s.epoch !== store.epoch) {
     announce(t("app.earlier_socket", { n: s.id }));
     return Promise.reject(new Error(t("app.earlier_socket_error")));
   }
   // A step socket's send is one system call: its first "sent" is the answer.
-  return request({ ...header, sock: s.id }, bytes, { once: s.step });
+  // known: the bytes each send of a repeat carries (Connection.request).
+  return request({ ...header, sock: s.id }, bytes, { once: s.step, known });
 }
 
 // Requests resolve when their answer arrives, which is before the frame
@@ -112,7 +118,14 @@ const actions = {
   // Step mode (§4.14): switch a live socket, make one call, cancel a blocked one.
   step: (s) => onSocket(s, { op: "step" }).catch(() => {}),
   call: (s, header) => onSocket(s, header).catch(() => {}),
+  // respond, unrespond and stop (docs/protocol.md §16): the answer's promise (ui/responders.js).
+  toolkit: (s, header) => onSocket(s, header),
   cancel: (s) => onSocket(s, { op: "cancel" }).catch(() => {}),
+  // A TLS connect that failed verification, made again without it (ui/tlsinfo.js).
+  retryTLS: (s) => {
+    const r = retryRequest(s);
+    if (r) open("connect", r.host, r.port, r.extra).then((c) => c && composer.focusOn(c)).catch(() => {});
+  },
   proxyReset: (s) =>
     onSocket(s, { op: "proxy_reset" })
       .then((res) => announce(t("app.socket_news", { n: s.id, news: tn("ev.result.proxy_reset", res.conns || 0) })))
@@ -130,7 +143,32 @@ $("lang").addEventListener("change", (e) => {
 document.addEventListener("langchange", () => {
   for (const p of document.querySelectorAll(".service-about")) p.title = p.textContent;
 });
-const composer = new Composer(store, (s, bytes, dest) => onSocket(s, dest ? { op: "sendto", host: dest.host, port: dest.port } : { op: "send" }, bytes), announce);
+// sendPayload sends payload ({ bytes }, or { template } for the server to
+// expand, docs/protocol.md §16.1) from s, to dest ({ host, port }) for UDP.
+function sendPayload(s, payload, dest) {
+  const header = dest ? { op: "sendto", host: dest.host, port: dest.port } : { op: "send" };
+  if (payload.template !== undefined) return onSocket(s, { ...header, data: { template: payload.template } });
+  return onSocket(s, header, payload.bytes);
+}
+const composer = new Composer(store, { send: sendPayload, request: (s, header, known) => onSocket(s, header, undefined, known), save: (snap) => payloads && payloads.saveFromComposer(snap) }, announce);
+// Saved payloads (ui/payloads.js): a session's own page only.
+const payloads = document.getElementById("payloads")
+  ? new Payloads(
+      {
+        store,
+        open,
+        send: sendPayload,
+        composerSocket: () => {
+          const s = composer.selected();
+          if (!s || !s.canSend || s.epoch !== store.epoch) return null;
+          return { sock: s, dest: s.kind === "udp" ? composer.snapshot().target : null };
+        },
+        load: (item, sock) => composer.load(item, sock),
+        hosted: () => (conn.lastHello || {}).mode === "hosted",
+      },
+      announce,
+    )
+  : null;
 new Opener(async (op, host, port, extra) => {
   const s = await open(op, host, port, extra);
   if (s && (op === "connect" || op === "bind")) composer.focusOn(s);
@@ -193,6 +231,7 @@ function frame() {
     cardsAt = now;
   }
   composer.sync();
+  composer.tick();
   timeline.syncSockets();
   if (!document.hidden) {
     timeline.render();
@@ -209,6 +248,7 @@ function frame() {
  */
 function applyEvent(ev, bytes, quiet = false) {
   const entry = store.apply(ev, bytes);
+  toolkit.apply(entry);
   timeline.add(entry);
   codeView.apply(entry);
   learn.quiet = quiet;
@@ -228,6 +268,7 @@ function applyEvent(ev, bytes, quiet = false) {
  */
 function resetViews() {
   store.reset();
+  toolkit.reset();
   timeline.reset();
   cards.reset();
   codeView.reset();
@@ -338,6 +379,7 @@ const join = joining();
 function applySync(msg) {
   resetViews();
   store.sync(msg.sockets, msg.first);
+  toolkit.sync(msg);
 }
 
 const conn = new Connection(
@@ -388,7 +430,8 @@ const conn = new Connection(
     },
     onEnd: ({ code, reason, kind, had }) => {
       drain(Infinity); // every event that arrived is applied before what comes next
-      composer.stop(); // a repeat must not carry on after the connection
+      // A repeat runs on the server (§16.2): it goes on while the page is
+      // away, and ends with its socket when the session does.
       for (const w of waiters.splice(0)) w.resolve();
       share.offline();
       const n = store.openCount();

@@ -91,13 +91,37 @@ export function parseEscaped(s) {
   return concat(parts);
 }
 
-/** The bytes a composer input spells: format is "text", "hex" or "escaped"; eol is appended. */
+/**
+ * Standard base64 (RFC 4648, padded), as the server's "base64" spelling
+ * reads it: CR and LF are ignored, anything else that is not of the
+ * alphabet is an error.
+ */
+export function parseBase64(s) {
+  const clean = s.replace(/[\r\n]/g, "");
+  const bad = clean.search(/[^A-Za-z0-9+/=]/);
+  if (bad >= 0) throw new ParseError(t("bytes.not_base64", { ch: String.fromCodePoint(clean.codePointAt(bad)), at: bad + 1 }), bad);
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(clean)) throw new ParseError(t("bytes.bad_base64"), 0);
+  const bin = atob(clean);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Bytes as standard base64, padded. */
+export function toBase64(bytes) {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+/** The bytes a composer input spells: format is "text", "hex", "escaped" or "base64"; eol is appended. */
 export function parsePayload(format, input, eol = "") {
   let body;
   switch (format) {
     case "text": body = encoder.encode(input); break;
     case "hex": body = parseHex(input); break;
     case "escaped": body = parseEscaped(input); break;
+    case "base64": body = parseBase64(input); break;
     default: throw new ParseError(t("bytes.bad_format", { format }), 0);
   }
   return eol ? concat([body, encoder.encode(eol)]) : body;

@@ -162,14 +162,16 @@ export class Connection {
    * RequestError. onCall(callEvent) runs when the request's call is
    * logged. opts.once: the first sent event is the answer even if the
    * kernel took fewer bytes than asked (a step socket's send is one system
-   * call, docs/protocol.md §4.14).
+   * call, docs/protocol.md §4.14). opts.known: the bytes each send of a
+   * repeat carries, when they are always the same (§16.2), for its sent
+   * events, which do not bring them.
    */
   request(header, bytes, onCall, opts = {}) {
     if (!this.open) return Promise.reject(new RequestError({ code: "offline", message: t("conn.offline") }));
     const id = `r${this.nextId++}`;
     const req = { id, ...header };
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, bytes, onCall, once: !!opts.once });
+      this.pending.set(id, { resolve, reject, bytes, onCall, once: !!opts.once, op: header.op, known: opts.known });
       this.ws.send(bytes ? encodeBinary(req, bytes) : JSON.stringify(req));
     });
   }
@@ -246,6 +248,12 @@ export class Connection {
           if (p.onCall) p.onCall(msg);
           break;
         case "sent":
+          // A repeat's sends carry its id; its answer is the result at its end
+          // (§16.2). Each sends the bytes it was given (opts.known), if known.
+          if (p.op === "repeat") {
+            if (!bytes && p.known) bytes = p.known.subarray(0, msg.len || 0);
+            break;
+          }
           // The server does not echo our own bytes (§3.3): we still have them.
           if (!bytes && p.bytes) bytes = p.bytes.subarray(p.done || 0, (p.done || 0) + (msg.len || 0));
           p.done = (p.done || 0) + (msg.len || 0);

@@ -6,6 +6,8 @@
 import { byteCount, escapeBytes } from "./bytes.js";
 import { num, t, tn } from "./i18n.js";
 import { joinHostPort } from "./store.js";
+import { firingOf } from "./toolkit.js";
+import { callWords, resultWords, tlsAskText } from "./netkit.js";
 
 /** The filter group of an event: data, calls, states, errors, relay (a proxy at work), kernel or notes. */
 export function group(ev) {
@@ -49,6 +51,7 @@ const STATES = {
   opening: () => t("state.opening"),
   created: () => t("state.created"),
   connecting: () => t("state.connecting"),
+  handshaking: () => t("state.handshaking"),
   listening: () => t("state.listening"),
   bound: () => t("state.bound"),
   established: () => t("state.established"),
@@ -116,6 +119,8 @@ export function label(ev) {
     case "data":
       return ev.op;
     case "call":
+      // A responder's firing (docs/protocol.md §16.3) is a send the session made.
+      if (ev.rule && ev.auto) return t("ev.label.auto_reply");
       return ev.op + "()";
     case "result":
       return ev.auto ? t("ev.label.done_auto", { op: ev.op }) : `${ev.op} ✓`;
@@ -166,7 +171,8 @@ function lessonText(l) {
 /** How many payload bytes the event carries or asks for, or "" if none. */
 export function length(ev) {
   if (ev.type === "sent" || ev.type === "data") return String(ev.len || 0);
-  if (ev.type === "call" && (ev.op === "send" || ev.op === "sendto")) return String(ev.len || 0);
+  // A template's call has the template, not its length (§16.1).
+  if (ev.type === "call" && (ev.op === "send" || ev.op === "sendto" || ev.op === "repeat")) return ev.template !== undefined && !ev.len ? "" : String(ev.len || 0);
   if (ev.type === "relay" && RELAY_BYTES.has(ev.relay)) return String(ev.len || 0);
   return "";
 }
@@ -179,7 +185,9 @@ export function detail(ev, bytes, max = 160) {
       const peer = ev.peer ? `${ev.type === "data" ? t("ev.from", { peer: ev.peer }) : t("ev.to", { peer: ev.peer })}  ` : "";
       if (ev.eof) return t("ev.eof");
       const cut = ev.datagram_len > (ev.len || 0) ? `  ${t("ev.truncated", { bytes: byteCount(ev.datagram_len) })}` : "";
-      return peer + (bytes ? escapeBytes(bytes, max) : "") + cut;
+      // One send of a repeat (§16.2): which one.
+      const nth = ev.repeat ? `${t("ev.repeat_n", { n: num(ev.repeat) })}  ` : "";
+      return nth + peer + (bytes ? escapeBytes(bytes, max) : "") + cut;
     }
     case "blocked":
       return blockedText(ev);
@@ -335,6 +343,8 @@ export function kernelText(k) {
 }
 
 function callText(ev) {
+  const words = callWords(ev); // join, leave, IP_MULTICAST_IF (netkit.js)
+  if (words !== undefined) return words;
   const hp = ev.host !== undefined ? joinHostPort(ev.host, ev.port || 0) : "";
   switch (ev.op) {
     case "socket":
@@ -355,16 +365,28 @@ function callText(ev) {
       return t("ev.call.step");
     case "connect": {
       const to = t("ev.call.connect", { addr: hp });
-      return `${to}${ev.family ? ` (${ev.family})` : ""}${ev.timeout_ms ? `, ${t("ev.call.timeout", { ms: num(ev.timeout_ms) })}` : ""}`;
+      return `${to}${ev.family ? ` (${ev.family})` : ""}${ev.timeout_ms ? `, ${t("ev.call.timeout", { ms: num(ev.timeout_ms) })}` : ""}${ev.tls ? ` ${tlsAskText(ev.tls)}` : ""}`;
     }
     case "listen":
       return ev.host !== undefined ? t("ev.call.listen_on", { addr: hp }) : `listen, backlog ${ev.backlog || 0}`;
     case "bind":
       return t("ev.call.bind", { addr: hp });
     case "send":
-      return t("ev.call.send", { bytes: byteCount(ev.len || 0) });
     case "sendto":
-      return t("ev.call.sendto", { addr: hp, bytes: byteCount(ev.len || 0) });
+      return ev.rule ? autoReplyText(ev, sendText(ev, hp)) : sendText(ev, hp);
+    case "repeat":
+      return t("ev.call.repeat", {
+        what: ev.template !== undefined ? t("ev.what.template", { template: quoted(ev.template) }) : byteCount(ev.len || 0),
+        to: ev.host !== undefined ? t("ev.repeat.to", { addr: hp }) : "",
+        times: ev.count ? tn("ev.repeat.times", ev.count) : t("ev.repeat.until_stopped"),
+        pace: ev.interval_ms ? t("ev.repeat.every", { ms: num(ev.interval_ms) }) : t("ev.repeat.flow"),
+      });
+    case "stop":
+      return t("ev.call.stop");
+    case "respond":
+      return t("ev.call.respond", { when: matchText(ev.match, ev.pattern), reply: spelledText(ev.reply) });
+    case "unrespond":
+      return t("ev.call.unrespond", { rule: ev.rule || 0 });
     case "shutdown":
       return `shutdown ${ev.how}`;
     case "close":
@@ -381,6 +403,8 @@ function callText(ev) {
 }
 
 function resultText(ev) {
+  const words = ev.op === "connect" ? undefined : resultWords(ev); // join, leave, IP_MULTICAST_IF (netkit.js)
+  if (words !== undefined) return words;
   switch (ev.op) {
     case "socket":
       return t("ev.result.socket");
@@ -393,7 +417,7 @@ function resultText(ev) {
     case "step":
       return t("ev.result.step");
     case "connect":
-      return t("ev.result.connect", { local: ev.local, remote: ev.remote });
+      return t("ev.result.connect", { local: ev.local, remote: ev.remote }) + (ev.tls ? ` · ${resultWords(ev)}` : "");
     case "listen":
       return ev.backlog !== undefined ? t("ev.result.listen_backlog", { local: ev.local, backlog: ev.backlog }) : t("ev.result.listen", { local: ev.local });
     case "bind":
@@ -410,9 +434,73 @@ function resultText(ev) {
       return t("ev.result.proxy_set", { knobs: knobsText(ev.knobs) });
     case "proxy_reset":
       return tn("ev.result.proxy_reset", ev.conns || 0);
+    case "repeat":
+      return ev.reason ? tn("ev.result.repeat_stopped", ev.count || 0, { reason: ev.reason, bytes: byteCount(ev.len || 0) }) : tn("ev.result.repeat_done", ev.count || 0, { bytes: byteCount(ev.len || 0) });
+    case "stop":
+      return t("ev.result.stop");
+    case "respond":
+      return t("ev.result.respond", { rule: ev.rule || 0 });
+    case "unrespond":
+      return t("ev.result.unrespond", { rule: ev.rule || 0 });
     default:
       return "";
   }
+}
+
+const encoder = new TextEncoder();
+
+// quoted is text in the escaped spelling, in quotes, cut at max characters.
+function quoted(s, max = 48) {
+  return `"${s.length > max ? `${s.slice(0, max)}…` : s}"`;
+}
+
+/**
+ * A payload as a request spelled it (docs/protocol.md §4.3, §16.1), for a
+ * person: "PING\r\n" in quotes (text shown with escapes), hex 50 49,
+ * base64 AP8=, template "PING {{counter}}".
+ */
+export function spelledText(sp, max = 48) {
+  if (!sp || typeof sp !== "object") return "?";
+  const [kind, value] = Object.entries(sp)[0] || ["", ""];
+  const v = String(value ?? "");
+  switch (kind) {
+    case "text":
+      return quoted(escapeBytes(encoder.encode(v)), max);
+    case "escaped":
+      return quoted(v, max);
+    case "template":
+      return t("ev.what.template", { template: quoted(v, max) });
+    case "hex":
+    case "base64":
+      return `${kind} ${v.length > max ? `${v.slice(0, max)}…` : v}`;
+    default:
+      return kind;
+  }
+}
+
+/** A responder's condition in words: contains "PING", is exactly "PING", matches the regex "P.NG". */
+export function matchText(match, pattern) {
+  const p = spelledText(pattern);
+  if (match === "equals") return t("ev.match.equals", { pattern: p });
+  if (match === "regex") return t("ev.match.regex", { pattern: p });
+  return t("ev.match.contains", { pattern: p });
+}
+
+// sendText: "send 6 bytes", "sendto 127.0.0.1:9, 6 bytes", "send template "…"".
+function sendText(ev, hp) {
+  if (ev.template !== undefined && !ev.len) {
+    const what = t("ev.what.template", { template: quoted(ev.template) });
+    return ev.op === "sendto" ? t("ev.call.sendto_what", { addr: hp, what }) : t("ev.call.send_what", { what });
+  }
+  return ev.op === "sendto" ? t("ev.call.sendto", { addr: hp, bytes: byteCount(ev.len || 0) }) : t("ev.call.send", { bytes: byteCount(ev.len || 0) });
+}
+
+// autoReplyText: "auto-reply rule 2 (contains "PING") → send 6 bytes".
+function autoReplyText(ev, what) {
+  const f = firingOf(ev);
+  const rule = f ? t("ev.auto.rule_of", { rule: ev.rule, when: matchText(f.rule.match, f.rule.pattern) }) : t("ev.auto.rule", { rule: ev.rule });
+  const whose = f && f.sock !== ev.sock ? ` ${t("ev.auto.of_socket", { n: f.sock })}` : "";
+  return t("ev.call.auto_reply", { rule: rule + whose, what });
 }
 
 function stateText(ev) {
@@ -458,7 +546,8 @@ export function spoken(entry) {
         ? t("ev.spoken.received_from", { who, bytes: byteCount(ev.len || 0), peer: ev.peer, payload })
         : t("ev.spoken.received", { who, bytes: byteCount(ev.len || 0), payload });
     case "sent": {
-      const sent = ev.peer ? t("ev.spoken.sent_to", { who, bytes: byteCount(ev.len || 0), peer: ev.peer }) : t("ev.spoken.sent", { who, bytes: byteCount(ev.len || 0) });
+      let sent = ev.peer ? t("ev.spoken.sent_to", { who, bytes: byteCount(ev.len || 0), peer: ev.peer }) : t("ev.spoken.sent", { who, bytes: byteCount(ev.len || 0) });
+      if (ev.repeat) sent += ` (${t("ev.spoken.repeat_n", { n: num(ev.repeat) })})`;
       return payload ? `${sent}: ${payload}` : sent;
     }
     case "call":

@@ -2,6 +2,8 @@
 // (DESIGN.md: "everything is a view of the log"). Sockets are keyed by
 // session epoch and id: socket ids start again at 1 in every session.
 
+import { track } from "./netkit.js";
+
 /** A socket as the cards show it. */
 export class Sock {
   /** at is the page's clock now, in ms (Store.at): when the socket was first seen. */
@@ -173,6 +175,7 @@ export class Store {
   newSession(hello) {
     this.epoch++;
     this.session = hello.session;
+    this.hello = hello; // its interfaces and mode are the multicast controls' (ui/multicast.js)
     this.seq = 0;
     for (const s of this.sockets.values()) this.touch(s, true); // now "earlier session"
   }
@@ -341,6 +344,7 @@ export class Store {
         if (ev.peer) s.peer = ev.peer;
         break;
     }
+    track(this, s, ev); // TLS, multicast groups, throughput (netkit.js)
     this.touch(s, wasSend !== s.canSend || ev.type === "state" || ev.type === "error");
     return entry;
   }

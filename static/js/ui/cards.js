@@ -10,12 +10,17 @@ import { currentLang, msg, num, t, tn } from "../i18n.js";
 import { isProxy } from "../protocol.js";
 import { createKernel, tickKernel, updateKernel } from "./kernel.js";
 import { createProxy, updateProxy } from "./proxy.js";
+import { createToolkit, updateToolkit } from "./responders.js";
 import { createStep, tickStep, updateStep } from "./step.js";
+import { createMulticast, updateMulticast } from "./multicast.js";
+import { createThroughput, updateThroughput } from "./throughput.js";
+import { createTLS, updateTLS } from "./tlsinfo.js";
 
 const STATE_HELP = {
   opening: () => t("card.help.opening"),
   created: () => t("card.help.created"),
   connecting: () => t("card.help.connecting"),
+  handshaking: () => t("card.help.handshaking"),
   listening: () => t("card.help.listening"),
   bound: () => t("card.help.bound"),
   established: () => t("card.help.established"),
@@ -146,6 +151,10 @@ export class Cards {
     const uid = titleId.replace("sock-", "");
     refs.kernel = createKernel(uid);
     refs.step = createStep(this, s, uid);
+    refs.toolkit = createToolkit(this, s, uid); // auto-reply rules and the repeat (responders.js)
+    refs.tls = createTLS(this, s, uid);
+    refs.rate = createThroughput(this, s, uid);
+    refs.mcast = createMulticast(this, s, uid);
     const el = h(
       "article",
       { class: "sock-card", "aria-labelledby": titleId, dataset: { key: s.key } },
@@ -170,10 +179,14 @@ export class Cards {
         h("dt", { i18n: "card.age" }),
         dd("age"),
       ),
+      refs.tls.box,
+      refs.rate.box,
       refs.kernel.box,
       refs.children,
       refs.error,
+      refs.mcast.box,
       refs.step.calls,
+      refs.toolkit.box,
       h("div", { class: "actions" }, refs.send, refs.connect, refs.shut, refs.stepBtn, refs.close),
     );
     if (s.parent) el.dataset.parent = `${s.epoch}:${s.parent}`;
@@ -241,6 +254,10 @@ export class Cards {
     setText(refs.opts, opts.join(" · "));
     updateKernel(s, refs.kernel, this.store.now());
     updateStep(this, s, refs.step);
+    updateToolkit(this, s, refs.toolkit);
+    updateTLS(this, s, refs.tls);
+    updateThroughput(this, s, refs.rate);
+    updateMulticast(this, s, refs.mcast);
     refs.error.hidden = !s.error;
     if (s.error) {
       // EAGAIN and EINPROGRESS are how a non-blocking call says "not now", not failures.
@@ -255,7 +272,8 @@ export class Cards {
     refs.shut.hidden = !isConn || s.step; // a step socket has shutdown() among its calls
     refs.shut.disabled = !(s.state === "established" || (s.state === "half-closed" && !s.half.write));
     refs.close.disabled = s.final;
-    refs.stepBtn.hidden = s.step || s.final || !(s.kind === "tcp" || s.kind === "tcp-listener" || s.kind === "udp") || s.epoch !== this.store.epoch;
+    // A TLS connection stays live: its kernel socket carries TLS records (§16.4).
+    refs.stepBtn.hidden = s.step || s.final || !!s.tlsAsk || !(s.kind === "tcp" || s.kind === "tcp-listener" || s.kind === "udp") || s.epoch !== this.store.epoch;
     refs.send.hidden = s.kind === "tcp-listener" || (s.step && s.kind === "tcp" && !s.canSend && !s.final);
     setText(refs.close, s.closing && !s.final ? t("card.close_now") : t("card.close"));
     refs.close.title = s.closing && !s.final ? t("card.close_now_title") : "";

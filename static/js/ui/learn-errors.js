@@ -8,6 +8,8 @@
 import { h } from "../dom.js";
 import { has, t } from "../i18n.js";
 import { callText } from "./learn-evidence.js";
+import { tlsFailKind, verifyFailed } from "../netkit.js";
+import { certList, disclosure } from "./tlsinfo.js";
 
 // How many cards stay: the latest few, newest first.
 const KEEP = 3;
@@ -19,6 +21,7 @@ const POLICY_GROUPS = {
   rate: ["connect_rate", "target_rate"],
   quota: ["byte_quota"],
   listen: ["outside_pool", "pool_exhausted", "port_taken", "listeners", "not_loopback"],
+  multicast: ["multicast", "broadcast"], // hosted mode (§16.5)
 };
 
 function policyGroup(ev) {
@@ -27,6 +30,7 @@ function policyGroup(ev) {
     return "target";
   }
   const m = ev.message || "";
+  if (ev.op === "join" || ev.op === "leave" || /hosted mode (sends|joins) no (multicast|broadcast)/.test(m)) return "multicast";
   if (/try again in/.test(m)) return "rate";
   if (/quota/.test(m)) return "quota";
   if (ev.op === "listen" || ev.op === "bind" || ev.op === "accept") return "listen";
@@ -38,16 +42,27 @@ const OTHER = "network";
 
 /** The catalog prefix of an error's card: "error.errno.ECONNREFUSED", "error.code.policy"… */
 export function cardKey(ev) {
+  // A failed TLS handshake is explained by what failed: the authority, the
+  // dates, the name, not TLS at all, or the handshake itself.
+  if (ev.code === "tls") {
+    const kind = `error.code.tls_${tlsFailKind(ev)}`;
+    if (has(`${kind}.title`)) return kind;
+  }
   if (ev.errno && has(`error.errno.${ev.errno}.title`)) return `error.errno.${ev.errno}`;
   if (ev.code && has(`error.code.${ev.code}.title`)) return `error.code.${ev.code}`;
   return `error.code.${OTHER}`;
 }
 
 export class ErrorCards {
-  /** reveal(seq) shows an event in the traffic view; changed() asks for a render. */
-  constructor({ reveal, changed }) {
+  /**
+   * reveal(seq) shows an event in the traffic view; changed() asks for a
+   * render; retryTLS(ev, epoch), where given, retries the TLS connect that
+   * ev failed, without verification.
+   */
+  constructor({ reveal, changed, retryTLS }) {
     this.reveal = reveal;
     this.changed = changed;
+    this.retryTLS = retryTLS;
     this.cards = []; // newest first: { n, key, ev, call, count, epoch }
     this.n = 0;
     this.dirty = false;
@@ -147,6 +162,7 @@ export class ErrorCards {
       body.push(
         h("p", { class: "err-means" }, h("strong", { text: t("learn.error.means") }), " ", t(`${c.key}.means`)),
         h("p", { class: "err-try" }, h("strong", { text: t("learn.error.try") }), " ", this.tryText(c)),
+        ...this.tlsParts(c, id),
         this.said(c, id),
       );
     } else {
@@ -205,6 +221,22 @@ export class ErrorCards {
       t("learn.error.server_said"),
     );
     return h("div", { class: "err-said" }, btn, code);
+  }
+
+  // tlsParts are a failed handshake's own: the certificates the server
+  // sent, and a retry without verification when that is what failed.
+  tlsParts(c, id) {
+    const ev = c.ev;
+    if (ev.code !== "tls") return [];
+    const parts = [];
+    const chain = ev.tls && ev.tls.chain;
+    if (chain && chain.length) {
+      parts.push(disclosure(t("tls.chain_failed_n", { n: chain.length }), certList(chain, ev.t, null, `err-${c.n}`), `${id}-chain`, "tls-chain err-chain"));
+    }
+    if (this.retryTLS && verifyFailed(ev) && ev.sock) {
+      parts.push(h("p", { class: "err-retry" }, h("button", { type: "button", class: "btn small", title: t("tls.retry_title"), "aria-describedby": id, onclick: () => this.retryTLS(ev, c.epoch) }, t("tls.retry"))));
+    }
+    return parts;
   }
 
   eventLink(ev) {

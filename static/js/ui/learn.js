@@ -49,7 +49,17 @@ export class Learn {
     this.quiet = false; // while set (a replay rebuilding its views), nothing is said aloud
     this.hl = new Highlighter(deps.store);
     this.status = h("div", { class: "sr-only", role: "status", "aria-live": "polite", "aria-atomic": "true" });
-    this.errors = new ErrorCards({ reveal: (seq) => this.reveal(seq), changed: (focusOut) => this.changed(focusOut) });
+    this.errors = new ErrorCards({
+      reveal: (seq) => this.reveal(seq),
+      changed: (focusOut) => this.changed(focusOut),
+      // A TLS connect that failed verification, again without it (ui/tlsinfo.js).
+      retryTLS: deps.readOnly
+        ? null
+        : (ev, epoch) => {
+            const s = deps.store.get(ev.sock, epoch);
+            if (s) deps.actions().retryTLS(s);
+          },
+    });
     this.lessons = new Lessons({
       data: data.lessons,
       progress: this.progress,

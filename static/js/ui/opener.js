@@ -6,6 +6,7 @@
 import { $, setText } from "../dom.js";
 import { msg, t } from "../i18n.js";
 import { splitAddr } from "../protocol.js";
+import { TLSOption } from "./tlsinfo.js";
 
 // Each kind's submit button and hint.
 const KINDS = {
@@ -39,6 +40,7 @@ export class Opener {
     this.stepFields = [...this.form.querySelectorAll(".step-field")];
     this.addrFields = [...this.form.querySelectorAll(".addr-field")];
     this.error = $("open-error");
+    this.tls = new TLSOption(this.form, this.host); // a connect's TLS option (SNI, verify, ALPN)
     const echo = (proto) => services.find((s) => s.proto === proto && s.name === "echo") || services.find((s) => s.proto === proto);
     this.tcpEcho = echo("tcp");
     this.udpEcho = echo("udp");
@@ -147,6 +149,11 @@ export class Opener {
         return this.fail(() => t("open.bad_target_port"), this.targetPort);
       }
       extra = { proto: this.proto.value, target_host: th, target_port: tp };
+    }
+    if (this.kind === "connect") {
+      const { tls, problem, field } = this.tls.read();
+      if (problem) return this.fail(problem, field);
+      if (tls) extra = { tls };
     }
     this.error.hidden = true;
     try {

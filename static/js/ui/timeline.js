@@ -418,6 +418,8 @@ export class Timeline {
     const ev = e.ev;
     const box = h("div", { class: "tl-more", role: "group", "aria-label": t("timeline.details", { event: spoken(e) }) });
     box.append(h("p", { class: "tl-meta", text: `${ev.seq ? `seq ${ev.seq} · ` : ""}${dateTime(ev.t || 0)}${e.epoch !== this.store.epoch ? ` · ${t("timeline.earlier")}` : ""}` }));
+    // A responder's firing names the data event it answered (docs/protocol.md §16.3).
+    if (ev.cause && e.epoch === this.store.epoch) box.append(h("p", {}, h("button", { type: "button", class: "link", onclick: () => this.reveal(ev.cause) }, t("timeline.cause", { seq: ev.cause }))));
     if (e.bytes) {
       const b = e.bytes;
       const text = utf8(b);
