@@ -171,6 +171,8 @@ func TestMulticastBadRequests(t *testing.T) {
 		{"leave, never joined", fmt.Sprintf(`{"op":"leave","sock":%d,"group":%q,"iface":"lo"}`, u4, group), "bad_state", []string{"not joined", group}},
 		{"IP_MULTICAST_IF unknown", fmt.Sprintf(`{"op":"setsockopt","sock":%d,"option":"IP_MULTICAST_IF","iface":"nosuch0"}`, u4), "bad_field", []string{`"nosuch0"`, "lo"}},
 		{"IP_MULTICAST_IF with a value", fmt.Sprintf(`{"op":"setsockopt","sock":%d,"option":"IP_MULTICAST_IF","value":1}`, u4), "bad_field", []string{"iface"}},
+		{"IP_MULTICAST_TTL on TCP", fmt.Sprintf(`{"op":"setsockopt","sock":%d,"option":"IP_MULTICAST_TTL","value":1}`, ln), "bad_state", []string{"IP_MULTICAST_TTL", "UDP", "tcp-listener"}},
+		{"IP_MULTICAST_IF on TCP", fmt.Sprintf(`{"op":"setsockopt","sock":%d,"option":"IP_MULTICAST_IF","iface":"lo"}`, ln), "bad_state", []string{"IP_MULTICAST_IF", "UDP"}},
 		{"IP_MULTICAST_TTL too big", fmt.Sprintf(`{"op":"setsockopt","sock":%d,"option":"IP_MULTICAST_TTL","value":256}`, u4), "bad_field", []string{"IP_MULTICAST_TTL", "255"}},
 	} {
 		id := s.do(tc.req)

@@ -50,6 +50,11 @@ var multicast = []netip.Prefix{mp("224.0.0.0/4"), mp("ff00::/8")}
 // sessions never set.
 var broadcast = netip.MustParseAddr("255.255.255.255")
 
+// loopbackBroadcast is the loopback network's broadcast address. It is a
+// loopback address, yet Linux delivers a datagram sent to it to every
+// socket bound to its port, even without SO_BROADCAST.
+var loopbackBroadcast = netip.MustParseAddr("127.255.255.255")
+
 // metadata are cloud metadata and credential endpoints: refused whatever
 // the allowlist says, even a prefix rule containing them.
 var metadata = map[netip.Addr]string{

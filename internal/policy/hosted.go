@@ -154,6 +154,9 @@ func (h *hosted) reachable(a Action, t target, s *sessionState, send bool) *Deni
 	if _, ok := h.services[key]; ok {
 		return nil
 	}
+	if t.eff == loopbackBroadcast {
+		return deny(a, "broadcast", h.subject(a, t)+" is the loopback network's broadcast address"+h.paren(t, nil)+"; hosted mode sends only to single hosts")
+	}
 	if t.addr.IsLoopback() {
 		if send {
 			_, svc := h.servicePorts[port]
@@ -316,6 +319,9 @@ func (h *hosted) loopbackReason(a Action, t target, port uint16) string {
 func (h *hosted) checkListen(a Action) *Denied {
 	if d := notLoopback(a); d != nil {
 		return d
+	}
+	if a.Addr.Addr().Unmap() == loopbackBroadcast {
+		return deny(a, "broadcast", "127.255.255.255 is the loopback network's broadcast address: a socket bound to it receives broadcasts, which hosted mode does not carry; bind 127.0.0.1")
 	}
 	port := a.Addr.Port()
 	h.mu.Lock()

@@ -138,6 +138,8 @@ func TestHostedRefusedTargets(t *testing.T) {
 		{addr: "239.255.255.250:1900", rule: "multicast", names: []string{"239.255.255.250"}},
 		{addr: "[ff02::1]:80", rule: "multicast", names: []string{"ff02::1", "ff00::/8"}},
 		{addr: "255.255.255.255:80", rule: "broadcast", names: []string{"255.255.255.255"}},
+		{addr: "127.255.255.255:30000", rule: "broadcast", names: []string{"127.255.255.255", "loopback network's broadcast"}},
+		{addr: "127.255.255.255:7", rule: "broadcast", names: []string{"127.255.255.255"}},
 		{addr: "0.0.0.0:80", rule: "unspecified", names: []string{"0.0.0.0", "127.0.0.1"}},
 		{addr: "[::]:80", rule: "unspecified", names: []string{"::"}},
 		{addr: "[64:ff9b::]:80", rule: "unspecified", names: []string{"64:ff9b::", "NAT64"}},
@@ -325,6 +327,8 @@ func TestHostedListenCheck(t *testing.T) {
 		allowed(t, p.Check(policy.Action{Session: "alice", Op: op, Addr: on("::1")}))
 		denied(t, p.Check(policy.Action{Session: "bob", Op: op, Addr: on("127.0.0.1")}), "port_taken")
 		denied(t, p.Check(policy.Action{Session: "alice", Op: op, Addr: on("0.0.0.0")}), "not_loopback")
+		// Bound to the loopback broadcast address, a socket would receive broadcasts.
+		denied(t, p.Check(policy.Action{Session: "alice", Op: op, Addr: on("127.255.255.255")}), "broadcast")
 		denied(t, p.Check(policy.Action{Session: "alice", Op: op, Addr: on("10.0.0.1")}), "not_loopback")
 		denied(t, p.Check(policy.Action{Session: "alice", Op: op, Addr: ap("127.0.0.1:8080")}), "outside_pool")
 		other := port + 1

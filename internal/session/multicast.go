@@ -229,6 +229,10 @@ func (s *Session) setMulticastIf(req Req, sk *Socket, iface string) {
 		s.fail(req, "setsockopt", sk.id, err)
 		return
 	}
+	if err := multicastOption(sk, option); err != nil {
+		s.fail(req, "setsockopt", sk.id, err)
+		return
+	}
 	sk.mu.Lock()
 	rc, ip6 := sk.rawConnLocked(), sk.family == "ip6" || sk.local.Addr().Is6()
 	sk.mu.Unlock()
@@ -259,4 +263,13 @@ func familyOf(ip6 bool) string {
 		return "ip6"
 	}
 	return "ip4"
+}
+
+// multicastOption refuses an IP_MULTICAST_* option on a socket that is not
+// UDP, where the kernel would only say "protocol not available".
+func multicastOption(sk *Socket, option string) *Error {
+	if kind := sk.kindNow(); strings.HasPrefix(option, "IP_MULTICAST_") && kind != KindUDP {
+		return Errorf(CodeBadState, "%s is an option of UDP sockets, which send multicast; socket %d is a %s", option, sk.id, kind)
+	}
+	return nil
 }

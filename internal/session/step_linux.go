@@ -191,6 +191,10 @@ func (s *Session) setSockOpt(req Req, sk *Socket, option string, value int) {
 		s.fail(req, "setsockopt", sk.id, err)
 		return
 	}
+	if err := multicastOption(sk, option); err != nil {
+		s.fail(req, "setsockopt", sk.id, err)
+		return
+	}
 	sk.mu.Lock()
 	rc, ip6 := sk.rawConnLocked(), sk.family == "ip6" || sk.local.Addr().Is6()
 	sk.mu.Unlock()
