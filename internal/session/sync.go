@@ -28,6 +28,7 @@ type SockState struct {
 	Options map[string]int `json:"options,omitempty"`
 	Timeout *SockTimeout   `json:"timeout,omitempty"`
 	Rules   []SockRule     `json:"rules,omitempty"` // responders (protocol.md §16.3), by number
+	Groups  []SockGroup    `json:"groups,omitempty"` // multicast groups joined (protocol.md §16.5), in order
 	// TLS is what a TLS connect negotiated (protocol.md §16.4).
 	TLS *TLSInfo `json:"tls,omitempty"`
 	// Repeating is the seq of the call of the repeat running on the
@@ -54,6 +55,12 @@ type SockRule struct {
 	Match   string  `json:"match"`
 	Pattern Spelled `json:"pattern"`
 	Reply   Spelled `json:"reply"`
+}
+
+// SockGroup is a multicast group a socket joined, and where.
+type SockGroup struct {
+	Group string `json:"group"`
+	Iface string `json:"iface,omitempty"`
 }
 
 // Sockets folds events into the state of every socket they leave open.
@@ -244,6 +251,10 @@ func (t *Sockets) result(s *SockState, e *Event) {
 		}
 	case "unrespond":
 		s.Rules = slices.DeleteFunc(s.Rules, func(r SockRule) bool { return r.Rule == e.Rule })
+	case "join":
+		s.Groups = append(s.Groups, SockGroup{Group: e.Group, Iface: e.Iface})
+	case "leave":
+		s.Groups = slices.DeleteFunc(s.Groups, func(g SockGroup) bool { return g == SockGroup{Group: e.Group, Iface: e.Iface} })
 	}
 }
 
@@ -255,6 +266,7 @@ func (t *Sockets) List() []SockState {
 		c.Half = slices.Clone(s.Half)
 		c.Options = maps.Clone(s.Options)
 		c.Rules = slices.Clone(s.Rules)
+		c.Groups = slices.Clone(s.Groups)
 		if s.Knobs != nil {
 			k := *s.Knobs
 			c.Knobs = &k

@@ -156,6 +156,9 @@ export class Store {
         if (x.tcp.state && s.kpath[s.kpath.length - 1] !== x.tcp.state) s.kpath.push(x.tcp.state);
       }
       if (s.kind === "tcp-proxy" || s.kind === "udp-proxy") s.relay ||= newRelay();
+      // What netkit.js keeps from events no longer sent (protocol.md §15.3).
+      if (x.tls) s.tls = x.tls;
+      if (Array.isArray(x.groups)) s.groups = new Map(x.groups.map((g) => [`${g.group} ${g.iface || ""}`, { group: g.group, iface: g.iface || "" }]));
       this.touch(s);
     }
     // A listener's accepted connections, in the order of their ids.
