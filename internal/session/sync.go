@@ -27,7 +27,7 @@ type SockState struct {
 	Backlog int            `json:"backlog,omitempty"`
 	Options map[string]int `json:"options,omitempty"`
 	Timeout *SockTimeout   `json:"timeout,omitempty"`
-	Rules   []SockRule     `json:"rules,omitempty"` // responders (protocol.md §16.3), by number
+	Rules   []SockRule     `json:"rules,omitempty"`  // responders (protocol.md §16.3), by number
 	Groups  []SockGroup    `json:"groups,omitempty"` // multicast groups joined (protocol.md §16.5), in order
 	// TLS is what a TLS connect negotiated (protocol.md §16.4).
 	TLS *TLSInfo `json:"tls,omitempty"`
