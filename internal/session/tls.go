@@ -399,7 +399,13 @@ func keyName(c *x509.Certificate) string {
 // sent on a goroutine of its own, without sk.mu held. When the session is
 // ending, the TCP connection is closed at once, without close_notify.
 func (s *Session) closeTLS(c *tls.Conn) {
-	if !s.goroutine(func() { c.Close() }) {
+	if !s.goroutine(func() {
+		// close_notify to a peer that reads nothing may wait; the session
+		// ending must not.
+		stop := context.AfterFunc(s.ctx, func() { c.NetConn().Close() })
+		defer stop()
+		c.Close()
+	}) {
 		c.NetConn().Close()
 	}
 }
