@@ -10,7 +10,7 @@ run: ## serve the playground on http://127.0.0.1:8080
 	$(GO) run ./cmd/playground
 
 test: deps ## every test, with the race detector, then a short fuzz of the request decoder, the template parser and the capture writer
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/bridge
 	$(GO) test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime $(FUZZTIME) ./internal/session
 	$(GO) test -run '^$$' -fuzz '^FuzzPCAPNG$$' -fuzztime $(FUZZTIME) ./internal/export
