@@ -289,7 +289,11 @@ func TestRepeatClose(t *testing.T) {
 	c.OK("xn")
 	done := repeatEnd(c, "big")
 	wantError(t, done, "big", "cancelled", "")
-	if !strings.Contains(done.Message, fmt.Sprintf("ended after %d sends", done.Count)) {
+	sends := "sends"
+	if done.Count == 1 {
+		sends = "send"
+	}
+	if !strings.Contains(done.Message, fmt.Sprintf("ended after %d %s", done.Count, sends)) {
 		t.Fatalf("answer %v", done)
 	}
 	carriesOn(t, c)
