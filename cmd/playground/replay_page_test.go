@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,20 +62,26 @@ func (p *replayPage) upload(path string) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	p.run(chromedp.ActionFunc(func(ctx context.Context) error {
-		obj, exc, err := runtime.Evaluate(`document.getElementById("rp-file")`).Do(ctx)
+	p.run(chooseFile("rp-file", abs))
+}
+
+// chooseFile hands the file at path to the file input with id, as a
+// person choosing it in the dialog would.
+func chooseFile(id, path string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		obj, exc, err := runtime.Evaluate(`document.getElementById(` + strconv.Quote(id) + `)`).Do(ctx)
 		if err != nil {
 			return err
 		}
 		if exc != nil || obj.ObjectID == "" {
-			return fmt.Errorf("the page has no #rp-file: %v", exc)
+			return fmt.Errorf("the page has no #%s: %v", id, exc)
 		}
 		node, err := dom.DescribeNode().WithObjectID(obj.ObjectID).Do(ctx)
 		if err != nil {
 			return err
 		}
-		return dom.SetFileInputFiles([]string{abs}).WithBackendNodeID(node.BackendNodeID).Do(ctx)
-	}))
+		return dom.SetFileInputFiles([]string{path}).WithBackendNodeID(node.BackendNodeID).Do(ctx)
+	})
 }
 
 // control is a button of the player's, named by its message key.

@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/input"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/socketplayground/playground/internal/browsertest"
@@ -276,20 +274,7 @@ const tkWideJS = `(() => {
 // as choosing it in the dialog would.
 func (p *pageT) tkUpload(path string) {
 	p.t.Helper()
-	p.run(chromedp.ActionFunc(func(ctx context.Context) error {
-		obj, exc, err := runtime.Evaluate(`document.getElementById("payloads-file")`).Do(ctx)
-		if err != nil {
-			return err
-		}
-		if exc != nil || obj.ObjectID == "" {
-			return fmt.Errorf("the page has no #payloads-file: %v", exc)
-		}
-		node, err := dom.DescribeNode().WithObjectID(obj.ObjectID).Do(ctx)
-		if err != nil {
-			return err
-		}
-		return dom.SetFileInputFiles([]string{path}).WithBackendNodeID(node.BackendNodeID).Do(ctx)
-	}))
+	p.run(chooseFile("payloads-file", path))
 }
 
 // tkDrop drops the file at path on the collection, as dragging it there

@@ -225,19 +225,9 @@ func (s *Session) SetMulticastIf(req Req, sock int, iface string) {
 
 func (s *Session) setMulticastIf(req Req, sk *Socket, iface string) {
 	const option = "IP_MULTICAST_IF"
-	if err := s.check(policy.Action{Op: policy.OpSetsockopt, Option: option}); err != nil {
+	rc, ip6, err := s.optionConn(sk, option)
+	if err != nil {
 		s.fail(req, "setsockopt", sk.id, err)
-		return
-	}
-	if err := multicastOption(sk, option); err != nil {
-		s.fail(req, "setsockopt", sk.id, err)
-		return
-	}
-	sk.mu.Lock()
-	rc, ip6 := sk.rawConnLocked(), sk.family == "ip6" || sk.local.Addr().Is6()
-	sk.mu.Unlock()
-	if rc == nil {
-		s.fail(req, "setsockopt", sk.id, Errorf(CodeBadState, "socket %d has no kernel socket (it is closed, or still being made)", sk.id))
 		return
 	}
 	index, ierr := ifaceIndex(iface)
@@ -245,9 +235,9 @@ func (s *Session) setMulticastIf(req Req, sk *Socket, iface string) {
 		s.fail(req, "setsockopt", sk.id, ierr)
 		return
 	}
-	actual, err := multicastIf(rc, ip6, index)
-	if err != nil {
-		s.fail(req, "setsockopt", sk.id, Classify("setsockopt "+option, err))
+	actual, serr := multicastIf(rc, ip6, index)
+	if serr != nil {
+		s.fail(req, "setsockopt", sk.id, Classify("setsockopt "+option, serr))
 		return
 	}
 	e := &Event{Type: TypeResult, Op: "setsockopt", Sock: sk.id, ID: req.ID, Origin: req.Origin,
@@ -263,6 +253,24 @@ func familyOf(ip6 bool) string {
 		return "ip6"
 	}
 	return "ip4"
+}
+
+// optionConn is what every setsockopt does first: ask the policy, check
+// that option fits sk, and find sk's kernel socket and its family.
+func (s *Session) optionConn(sk *Socket, option string) (rc syscall.RawConn, ip6 bool, err *Error) {
+	if err := s.check(policy.Action{Op: policy.OpSetsockopt, Option: option}); err != nil {
+		return nil, false, err
+	}
+	if err := multicastOption(sk, option); err != nil {
+		return nil, false, err
+	}
+	sk.mu.Lock()
+	rc, ip6 = sk.rawConnLocked(), sk.family == "ip6" || sk.local.Addr().Is6()
+	sk.mu.Unlock()
+	if rc == nil {
+		return nil, false, Errorf(CodeBadState, "socket %d has no kernel socket (it is closed, or still being made)", sk.id)
+	}
+	return rc, ip6, nil
 }
 
 // multicastOption refuses an IP_MULTICAST_* option on a socket that is not

@@ -187,19 +187,9 @@ func (s *Session) SetSockOpt(req Req, sock int, option string, value int) {
 }
 
 func (s *Session) setSockOpt(req Req, sk *Socket, option string, value int) {
-	if err := s.check(policy.Action{Op: policy.OpSetsockopt, Option: option}); err != nil {
+	rc, ip6, err := s.optionConn(sk, option)
+	if err != nil {
 		s.fail(req, "setsockopt", sk.id, err)
-		return
-	}
-	if err := multicastOption(sk, option); err != nil {
-		s.fail(req, "setsockopt", sk.id, err)
-		return
-	}
-	sk.mu.Lock()
-	rc, ip6 := sk.rawConnLocked(), sk.family == "ip6" || sk.local.Addr().Is6()
-	sk.mu.Unlock()
-	if rc == nil {
-		s.fail(req, "setsockopt", sk.id, Errorf(CodeBadState, "socket %d has no kernel socket (it is closed, or still being made)", sk.id))
 		return
 	}
 	level, name := unix.SOL_SOCKET, 0
