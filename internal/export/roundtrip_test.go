@@ -161,52 +161,62 @@ func TestRoundTrip(t *testing.T) {
 			fmt.Sprintf("s%d: accept", ed.ln), fmt.Sprintf("s%d: accept", ed.ln), fmt.Sprintf("s%d: bind", ed.dup)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			want := logTraffic(c.evs)
-			udp := map[string]bool{}
-			for _, id := range c.udp {
-				udp[fmt.Sprintf("s%d", id)] = true
-			}
-			dir := t.TempDir()
-			check := func(lang string, out []byte, program string) {
-				defer func() {
-					if t.Failed() {
-						t.Logf("the %s program:\n%s", lang, program)
-					}
-				}()
-				got, other := traceTraffic(t, out)
-				compare(t, lang, want, got, udp)
-				var failed []string
-				for _, l := range other {
-					if what, _, ok := strings.Cut(l, ": "); ok && strings.HasSuffix(l, "(as in the session)") {
-						failed = append(failed, what+": "+strings.SplitN(l, ": ", 3)[1])
-					}
-				}
-				if !slices.Equal(failed, c.failed) {
-					t.Errorf("%s: the calls that failed as in the session were %q, not %q; output:\n%s", lang, failed, c.failed, strings.Join(other, "\n"))
-				}
-			}
-
-			python, err := exec.LookPath("python3")
-			if err != nil {
-				t.Fatalf("python3 is needed to run the exported script (make test checks for it; CI installs it): %v", err)
-			}
-			script := filepath.Join(dir, "session.py")
-			py := export.Python(c.evs)
-			if err := os.WriteFile(script, []byte(py), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			check("python", run(t, dir, py, python, script), py)
-
-			goBin, err := exec.LookPath("go")
-			if err != nil {
-				t.Fatalf("the go command is needed to run the exported program: %v", err)
-			}
-			prog := filepath.Join(dir, "session.go")
-			src := export.Go(c.evs)
-			if err := os.WriteFile(prog, []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			check("go", run(t, dir, src, goBin, "run", prog), src)
+			runExports(t, c.evs, c.udp, c.failed)
 		})
 	}
+}
+
+// runExports runs the session's Python script and Go program with
+// PLAYGROUND_TRACE=1 and checks that each sent and received exactly the
+// bytes of the log (per datagram for the sockets in udp), and that exactly
+// the calls in failed failed as in the session. It returns both sources.
+func runExports(t *testing.T, evs []*session.Event, udp []int, failed []string) (py, golang string) {
+	t.Helper()
+	want := logTraffic(evs)
+	dgram := map[string]bool{}
+	for _, id := range udp {
+		dgram[fmt.Sprintf("s%d", id)] = true
+	}
+	dir := t.TempDir()
+	check := func(lang string, out []byte, program string) {
+		t.Helper()
+		defer func() {
+			if t.Failed() {
+				t.Logf("the %s program:\n%s", lang, program)
+			}
+		}()
+		got, other := traceTraffic(t, out)
+		compare(t, lang, want, got, dgram)
+		var fails []string
+		for _, l := range other {
+			if what, _, ok := strings.Cut(l, ": "); ok && strings.HasSuffix(l, "(as in the session)") {
+				fails = append(fails, what+": "+strings.SplitN(l, ": ", 3)[1])
+			}
+		}
+		if !slices.Equal(fails, failed) {
+			t.Errorf("%s: the calls that failed as in the session were %q, not %q; output:\n%s", lang, fails, failed, strings.Join(other, "\n"))
+		}
+	}
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is needed to run the exported script (make test checks for it): %v", err)
+	}
+	py = export.Python(evs)
+	script := filepath.Join(dir, "session.py")
+	if err := os.WriteFile(script, []byte(py), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("python", run(t, dir, py, python, script), py)
+
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to run the exported program: %v", err)
+	}
+	golang = export.Go(evs)
+	prog := filepath.Join(dir, "session.go")
+	if err := os.WriteFile(prog, []byte(golang), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("go", run(t, dir, golang, goBin, "run", prog), golang)
+	return py, golang
 }

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,61 +19,6 @@ import (
 // sessions on loopback with TLS, multicast, repeats and responders,
 // exported as Python and Go, run, and checked byte for byte against the
 // log, as TestRoundTrip does for the socket API.
-
-// runExports runs the session's Python script and Go program with
-// PLAYGROUND_TRACE=1 and checks that each sent and received exactly the
-// bytes of the log (per datagram for the sockets in udp), and that exactly
-// the calls in failed failed as in the session. It returns both sources.
-func runExports(t *testing.T, evs []*session.Event, udp []int, failed []string) (py, golang string) {
-	t.Helper()
-	want := logTraffic(evs)
-	dgram := map[string]bool{}
-	for _, id := range udp {
-		dgram[fmt.Sprintf("s%d", id)] = true
-	}
-	dir := t.TempDir()
-	check := func(lang string, out []byte, program string) {
-		t.Helper()
-		defer func() {
-			if t.Failed() {
-				t.Logf("the %s program:\n%s", lang, program)
-			}
-		}()
-		got, other := traceTraffic(t, out)
-		compare(t, lang, want, got, dgram)
-		var fails []string
-		for _, l := range other {
-			if what, _, ok := strings.Cut(l, ": "); ok && strings.HasSuffix(l, "(as in the session)") {
-				fails = append(fails, what+": "+strings.SplitN(l, ": ", 3)[1])
-			}
-		}
-		if !slices.Equal(fails, failed) {
-			t.Errorf("%s: the calls that failed as in the session were %q, not %q; output:\n%s", lang, fails, failed, strings.Join(other, "\n"))
-		}
-	}
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Fatalf("python3 is needed to run the exported script (make test checks for it): %v", err)
-	}
-	py = export.Python(evs)
-	script := filepath.Join(dir, "session.py")
-	if err := os.WriteFile(script, []byte(py), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	check("python", run(t, dir, py, python, script), py)
-
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to run the exported program: %v", err)
-	}
-	golang = export.Go(evs)
-	prog := filepath.Join(dir, "session.go")
-	if err := os.WriteFile(prog, []byte(golang), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	check("go", run(t, dir, golang, goBin, "run", prog), golang)
-	return py, golang
-}
 
 // wantIn fails the test unless src has each of the lines or fragments.
 func wantIn(t *testing.T, lang, src string, frags ...string) {
